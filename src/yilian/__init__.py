@@ -1,0 +1,1 @@
+"""Yilian (医联): the information platform of a medical consortium."""

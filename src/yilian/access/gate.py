@@ -1,0 +1,154 @@
+"""The single way to patient data: decide, audit, and answer 404 for missing and forbidden alike."""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from yilian.access.models import Action, AuditEvent, Basis, BreakGlass, CareRelation, Grant, Outcome
+from yilian.network.acting import Actor
+from yilian.network.roles import Cap
+
+
+@dataclass(frozen=True)
+class Decision:
+    basis: str
+    grant_id: int | None = None
+    reason: str = ""
+
+
+def _active_grants(actor: Actor, now) -> QuerySet[Grant]:
+    staff_id = actor.membership.staff_id if actor.membership else None
+    return Grant.objects.filter(
+        Q(to_institution_id=actor.institution_id) | Q(to_staff_id=staff_id),
+        valid_from__lte=now,
+        valid_to__gt=now,
+        revoked_at__isnull=True,
+    )
+
+
+def _active_break_glass(actor: Actor, now) -> QuerySet[BreakGlass]:
+    return BreakGlass.objects.filter(membership=actor.membership, started_at__lte=now, expires_at__gt=now)
+
+
+def decide(actor: Actor, patient_id: int, scope: str = "all") -> Decision | None:
+    """Why `actor` may see `patient_id` now, or None. Care first, then a grant, then break-glass."""
+    if not actor.can(Cap.CLINICAL) or patient_id is None:
+        return None
+    now = timezone.now()
+    if CareRelation.objects.filter(patient_id=patient_id, institution_id=actor.institution_id).exists():
+        return Decision(Basis.CARE)
+    grant = (
+        _active_grants(actor, now)
+        .filter(patient_id=patient_id, scope__in={"all", scope})
+        .order_by("-valid_to")
+        .first()
+    )
+    if grant is not None:
+        return Decision(Basis.GRANT, grant_id=grant.pk, reason=grant.get_kind_display())
+    glass = _active_break_glass(actor, now).filter(patient_id=patient_id).order_by("-started_at").first()
+    if glass is not None:
+        return Decision(Basis.BREAK_GLASS, reason=glass.reason)
+    return None
+
+
+def visible(actor: Actor, queryset: QuerySet, patient_field: str = "pk") -> QuerySet:
+    """Filter any queryset to the rows whose patient the actor may see (`patient_field` names the
+    patient id on that model: "pk" for Patient, "patient_id" for an encounter)."""
+    if not actor.can(Cap.CLINICAL):
+        return queryset.none()
+    now = timezone.now()
+    ref = OuterRef(patient_field)
+    care = CareRelation.objects.filter(patient_id=ref, institution_id=actor.institution_id)
+    grant = _active_grants(actor, now).filter(patient_id=ref, scope="all")
+    glass = _active_break_glass(actor, now).filter(patient_id=ref)
+    return queryset.filter(Exists(care) | Exists(grant) | Exists(glass))
+
+
+def audit(
+    actor: Actor,
+    *,
+    patient_id: int | None,
+    object_type: str,
+    object_id: object = "",
+    action: str = Action.READ,
+    outcome: str = Outcome.SUCCESS,
+    decision: Decision | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    membership = actor.membership
+    return AuditEvent.objects.create(**_row(actor, membership, patient_id, object_type, object_id, action,
+                                            outcome, decision, reason))
+
+
+def audit_many(actor: Actor, patient_ids, *, object_type: str, action: str = Action.READ) -> None:
+    """One success row per patient shown (a list page, an export)."""
+    rows = [
+        AuditEvent(**_row(actor, actor.membership, pid, object_type, pid, action, Outcome.SUCCESS, None, ""))
+        for pid in patient_ids
+    ]
+    AuditEvent.objects.bulk_create(rows)
+
+
+def _row(actor, membership, patient_id, object_type, object_id, action, outcome, decision, reason):
+    return {
+        "at": timezone.now(),
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "membership_id": membership.pk if membership else None,
+        "institution_id": membership.institution_id if membership else None,
+        "role": membership.role if membership else "",
+        "patient_id": patient_id,
+        "object_type": object_type,
+        "object_id": "" if object_id is None else str(object_id)[:40],
+        "action": action,
+        "outcome": outcome,
+        "basis": decision.basis if decision else Basis.NONE,
+        "grant_id": decision.grant_id if decision else None,
+        "reason": (reason or (decision.reason if decision else ""))[:500],
+        "source": actor.source,
+    }
+
+
+def _deny(actor: Actor, patient_id, object_type: str, object_id, action: str):
+    audit(actor, patient_id=patient_id, object_type=object_type, object_id=object_id, action=action,
+          outcome=Outcome.DENIED)
+    raise Http404
+
+
+def access_patient(actor: Actor, patient_id, action: str = Action.READ, *, object_type: str = "patient",
+                   object_id=None, scope: str = "all"):
+    """Return the patient if the actor may access them, writing exactly one audit row either way.
+
+    Missing and forbidden both raise Http404 (and both are audited as denied)."""
+    Patient = apps.get_model("patients", "Patient")
+    try:
+        patient_id = int(patient_id)
+    except (TypeError, ValueError):
+        _deny(actor, None, object_type, object_id, action)
+    decision = decide(actor, patient_id, scope)
+    patient = Patient.objects.filter(pk=patient_id).first() if decision else None
+    if patient is None:
+        _deny(actor, patient_id, object_type, object_id if object_id is not None else patient_id, action)
+    audit(actor, patient_id=patient_id, object_type=object_type,
+          object_id=object_id if object_id is not None else patient_id, action=action, decision=decision)
+    return patient
+
+
+def access_object(actor: Actor, queryset: QuerySet, object_id, *, object_type: str,
+                  action: str = Action.READ, patient_field: str = "patient_id"):
+    """Return one object that belongs to a patient (an encounter, a result, …) under the same rules:
+    one audit row, and 404 for missing and forbidden alike."""
+    try:
+        obj = queryset.filter(pk=int(object_id)).first()
+    except (TypeError, ValueError):
+        obj = None
+    patient_id = getattr(obj, patient_field) if obj is not None else None
+    decision = decide(actor, patient_id, object_type) if obj is not None else None
+    if decision is None:
+        _deny(actor, patient_id, object_type, object_id, action)
+    audit(actor, patient_id=patient_id, object_type=object_type, object_id=object_id, action=action,
+          decision=decision)
+    return obj

@@ -1,0 +1,35 @@
+/* Draws the dashboard charts from the JSON the page carries. No network requests. */
+(function () {
+  "use strict";
+  function data(id) { return JSON.parse(document.getElementById(id).textContent); }
+  var english = document.documentElement.lang === "en";
+  function draw() {
+    var visits = data("data-visits");
+    var trend = data("data-trend");
+    var visitsChart = echarts.init(document.getElementById("chart-visits"));
+    visitsChart.setOption({
+      animation: false,
+      tooltip: { trigger: "axis" },
+      legend: { type: "scroll", top: 0 },
+      grid: { left: 48, right: 16, top: 40, bottom: 32 },
+      xAxis: { type: "category", data: visits.months },
+      yAxis: { type: "value" },
+      series: visits.series.map(function (s) { return { name: s.name, type: "bar", stack: "visits", data: s.data }; })
+    });
+    var trendChart = echarts.init(document.getElementById("chart-trend"));
+    trendChart.setOption({
+      animation: false,
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "—" : v + "%"; } },
+      legend: { top: 0 },
+      grid: { left: 48, right: 16, top: 40, bottom: 32 },
+      xAxis: { type: "category", data: trend.months },
+      yAxis: { type: "value", axisLabel: { formatter: "{value}%" } },
+      series: trend.series.map(function (s) {
+        return { name: english ? s.name_en : s.name, type: "line", data: s.data, connectNulls: false };
+      })
+    });
+    document.body.dataset.chartsDrawn = "true";
+    window.addEventListener("resize", function () { visitsChart.resize(); trendChart.resize(); });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
+})();

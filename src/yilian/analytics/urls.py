@@ -1,0 +1,7 @@
+from django.urls import path
+
+from yilian.analytics import views
+
+app_name = "analytics"
+
+urlpatterns = [path("", views.dashboard, name="dashboard")]

@@ -1,0 +1,109 @@
+"""Registering a patient and unmasking their identifiers."""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yilian.access.actions import do_record_care
+from yilian.access.gate import Decision, audit
+from yilian.access.models import Action, Basis
+from yilian.errors import ActionError
+from yilian.network.acting import Actor
+from yilian.network.roles import Cap
+from yilian.patients import residentid
+from yilian.patients.models import Patient, Sex
+
+NAME = re.compile(r"^[\u3400-\u9fffA-Za-z·•\.\- ]{1,50}$")
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+@dataclass
+class NewPatient:
+    name: str
+    sex: str = ""
+    birth_date: date | None = None
+    resident_id: str = ""
+    phone: str = ""
+    address: str = ""
+
+
+def check_register(actor: Actor, data: NewPatient) -> NewPatient:
+    """Validate everything and report every bad field at once."""
+    if not actor.can(Cap.REGISTER):
+        raise ActionError("role", _("Your role may not register patients."))
+    errors: dict[str, str] = {}
+    name = (data.name or "").strip()
+    if not NAME.match(name):
+        errors["name"] = _("Name: 1–50 Chinese characters or letters (· allowed).")
+    rid = residentid.normalise(data.resident_id)
+    sex, born = data.sex, data.birth_date
+    if rid:
+        try:
+            parsed = residentid.parse(rid, today=timezone.localdate())
+        except residentid.InvalidResidentId as exc:
+            errors["resident_id"] = {
+                "shape": _("Resident ID: 18 characters, digits with an optional final X."),
+                "date": _("Resident ID: the birth date inside it is not a real date."),
+                "check": _("Resident ID: the check digit does not match (a digit was mistyped?)."),
+            }[exc.code]
+        else:
+            if born and born != parsed.birth_date:
+                errors["birth_date"] = _("Date of birth does not match the resident ID.")
+            if sex in (Sex.MALE, Sex.FEMALE) and sex != parsed.sex:
+                errors["sex"] = _("Sex does not match the resident ID.")
+            born, sex = born or parsed.birth_date, sex or parsed.sex
+    if sex not in Sex.values:
+        errors.setdefault("sex", _("Sex: choose one of unknown, male, female, unspecified."))
+    if born is None:
+        errors.setdefault("birth_date", _("Date of birth is required when there is no resident ID."))
+    elif born > timezone.localdate() or born.year < 1880:
+        errors.setdefault("birth_date", _("Date of birth must be a past date after 1880."))
+    phone = (data.phone or "").strip().replace(" ", "")
+    if phone and not PHONE.match(phone):
+        errors["phone"] = _("Phone: an 11-digit mobile number or a landline with area code.")
+    address = (data.address or "").strip()
+    if len(address) > 200:
+        errors["address"] = _("Address: at most 200 characters.")
+    if errors:
+        raise ActionError(errors=errors)
+    return NewPatient(name=name, sex=sex, birth_date=born, resident_id=rid, phone=phone, address=address)
+
+
+def do_register_patient(actor: Actor, data: NewPatient) -> Patient:
+    clean = check_register(actor, data)
+    try:
+        with transaction.atomic():
+            patient = Patient.objects.create(
+                name=clean.name, sex=clean.sex, birth_date=clean.birth_date, resident_id=clean.resident_id or None,
+                phone=clean.phone, address=clean.address, registered_at_id=actor.institution_id,
+            )
+            do_record_care(patient.pk, actor.institution_id, "registration", patient.pk, timezone.now())
+            audit(actor, patient_id=patient.pk, object_type="patient", object_id=patient.pk,
+                  action=Action.CREATE, decision=Decision(Basis.CARE))
+    except IntegrityError:
+        raise ActionError("resident_id", _("A patient with this resident ID is already registered.")) from None
+    return patient
+
+
+def do_check_in(actor: Actor, resident_id: str) -> Patient:
+    """The patient stands at this institution's desk with their ID card: the institution now cares for
+    them. (The patient-identity issue adds the QR code and the consortium's own number.)"""
+    if not actor.can(Cap.REGISTER):
+        raise ActionError("role", _("Your role may not check patients in."))
+    rid = residentid.normalise(resident_id)
+    try:
+        residentid.parse(rid)
+    except residentid.InvalidResidentId:
+        raise ActionError("resident_id", _("Resident ID: not a valid number.")) from None
+    with transaction.atomic():
+        patient = Patient.objects.filter(resident_id=rid).first()
+        if patient is None:
+            raise ActionError("resident_id", _("No patient with this resident ID; register them first."))
+        do_record_care(patient.pk, actor.institution_id, "check_in", patient.pk, timezone.now())
+        audit(actor, patient_id=patient.pk, object_type="patient", object_id=patient.pk, action=Action.UPDATE,
+              decision=Decision(Basis.CARE), reason="check-in")
+    return patient

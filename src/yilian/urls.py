@@ -1,0 +1,16 @@
+"""URL map: pages per app, the admin for system administrators, the JSON API under /api/v1/."""
+
+from django.urls import include, path
+
+from yilian.api import api
+from yilian.web.admin_site import site
+
+urlpatterns = [
+    path("", include("yilian.web.urls")),
+    path("patients/", include("yilian.patients.urls")),
+    path("access/", include("yilian.access.urls")),
+    path("indicators/", include("yilian.analytics.urls")),
+    path("admin/", site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+]

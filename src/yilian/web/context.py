@@ -1,0 +1,32 @@
+"""Template context for the shell: the acting membership, the others to switch to, and the navigation
+for the acting role."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from yilian.network.acting import active_memberships
+from yilian.network.roles import Cap, has_cap
+
+NAV = [
+    (_("Home"), "web:home", None),
+    (_("Patients"), "patients:list", Cap.CLINICAL),
+    (_("Register"), "patients:register", Cap.REGISTER),
+    (_("Emergency access"), "patients:break_glass", Cap.BREAK_GLASS),
+    (_("Indicators"), "analytics:dashboard", Cap.DASHBOARD),
+    (_("Break-glass review"), "access:review", Cap.REVIEW_ACCESS),
+    (_("Audit trail"), "access:audit", Cap.AUDIT),
+    (_("Administration"), "admin:index", Cap.CONFIGURE),
+]
+
+
+def shell(request) -> dict:
+    membership = getattr(request, "membership", None)
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {"acting": None, "nav": [], "memberships": []}
+    role = membership.role if membership else None
+    nav = [
+        {"label": label, "url": reverse(name), "active": request.path == reverse(name)}
+        for label, name, cap in NAV
+        if membership is not None and (cap is None or has_cap(role, cap))
+    ]
+    return {"acting": membership, "nav": nav, "memberships": list(active_memberships(request.user))}
