@@ -165,7 +165,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = True  # serve straight from the app folders: no collectstatic step to forget
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Logging: one console handler; every record passes the identifier filter, which masks resident IDs
 # and phone numbers should one ever slip into a message (names are never logged by design).
@@ -175,9 +176,14 @@ LOGGING = {
     "filters": {"mask_identifiers": {"()": "yilian.logfilter.MaskIdentifiers"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_identifiers"]}
+        "console": {
+            "class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_identifiers"],
+            "level": env_str("YILIAN_LOG_LEVEL", "INFO"),
+        }
     },
     "root": {"handlers": ["console"], "level": env_str("YILIAN_LOG_LEVEL", "INFO")},
+    # SQL with its parameters carries patient data: never log it, whatever the level.
+    "loggers": {"django.db.backends": {"level": "INFO", "propagate": True}},
 }
 
 YILIAN_BREAK_GLASS_HOURS = 24

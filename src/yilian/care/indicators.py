@@ -75,7 +75,7 @@ def drug_ratio(scope: Scope) -> Decimal | None:
 
 register(Indicator(
     code="outpatient.visits", name_zh="门急诊人次", name_en="Outpatient and emergency visits", unit="count",
-    formula="count(encounters of class outpatient or emergency started in the period)",
+    formula="门诊人次 + 急诊人次（期间内开始的门诊、急诊就诊）",
     source="国家卫生健康统计调查制度 · 总诊疗人次数", direction="none", compute=outpatient_visits,
 ))
 register(Indicator(
