@@ -27,6 +27,9 @@ class CareRelation(models.Model):
         ]
         indexes = [models.Index(fields=["institution", "patient"])]
 
+    def __str__(self) -> str:
+        return f"Care #{self.pk} ({self.source_type})"
+
 
 class GrantKind(models.TextChoices):
     REFERRAL = "referral", _("Referral")
@@ -68,6 +71,9 @@ class Grant(models.Model):
         ]
         indexes = [models.Index(fields=["patient", "valid_to"])]
 
+    def __str__(self) -> str:
+        return f"Grant #{self.pk} ({self.kind})"
+
 
 class BreakGlass(models.Model):
     """Emergency access without a relationship: a stated reason, 24 hours, reviewed afterwards."""
@@ -84,6 +90,9 @@ class BreakGlass(models.Model):
     class Meta:
         indexes = [models.Index(fields=["membership", "patient", "expires_at"])]
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Break-glass #{self.pk}"
 
 
 class Action(models.TextChoices):
@@ -133,6 +142,9 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["user_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"Audit #{self.pk} {self.action} {self.outcome}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

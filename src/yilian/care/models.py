@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class EncounterClass(models.TextChoices):
@@ -9,7 +10,7 @@ class EncounterClass(models.TextChoices):
     EMERGENCY = "emergency", _("Emergency")
     INPATIENT = "inpatient", _("Inpatient")
     DAY_SURGERY = "day_surgery", _("Day surgery")
-    HOME = "home", _("Home")
+    HOME = "home", pgettext_lazy("encounter class", "Home")
     REMOTE = "remote", _("Remote")
 
 
@@ -78,6 +79,9 @@ class ChargeItem(models.Model):
         verbose_name_plural = _("charge items")
         indexes = [models.Index(fields=["charged_at", "category"])]
 
+    def __str__(self) -> str:
+        return f"Charge #{self.pk} {self.category} {self.amount}"
+
 
 class EncounterEvent(models.Model):
     """Append-only history of an encounter: opened, charged, closed."""
@@ -91,3 +95,6 @@ class EncounterEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Encounter #{self.encounter_id} {self.kind}"

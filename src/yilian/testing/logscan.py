@@ -76,10 +76,9 @@ def _patient_values(item) -> set[str]:
     if not uses_db:
         return set()
     from django.db import connection
+    from pytest_django.plugin import blocking_manager_key
 
     from yilian.patients.models import Patient
-
-    from pytest_django.plugin import blocking_manager_key
 
     try:
         with item.session.config.stash[blocking_manager_key].unblock():
