@@ -166,6 +166,11 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["staff", "institution", "department", "role"], name="membership_unique"
             ),
+            # NULL departments are distinct to a plain unique constraint: close that gap too.
+            models.UniqueConstraint(
+                fields=["staff", "institution", "role"], condition=models.Q(department__isnull=True),
+                name="membership_unique_without_department",
+            ),
         ]
 
     def __str__(self) -> str:
