@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from yilian.access.actions import do_record_care
 from yilian.access.gate import Decision, audit
-from yilian.access.models import Action, Basis
+from yilian.access.models import Action, AuditEvent, Basis, CareRelation, Outcome
 from yilian.errors import ActionError
 from yilian.network.acting import Actor
 from yilian.network.roles import Cap
@@ -18,7 +18,7 @@ from yilian.patients import residentid
 from yilian.patients.models import Patient, Sex
 
 NAME = re.compile(r"^[\u3400-\u9fffA-Za-z·•\.\- ]{1,50}$")
-PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", re.ASCII)
 
 
 @dataclass
@@ -89,9 +89,8 @@ def do_register_patient(actor: Actor, data: NewPatient) -> Patient:
     return patient
 
 
-def do_check_in(actor: Actor, resident_id: str) -> Patient:
-    """The patient stands at this institution's desk with their ID card: the institution now cares for
-    them. (The patient-identity issue adds the QR code and the consortium's own number.)"""
+def check_check_in(actor: Actor, resident_id: str) -> str:
+    """The normalised resident ID, if the actor may check patients in and the number is valid."""
     if not actor.can(Cap.REGISTER):
         raise ActionError("role", _("Your role may not check patients in."))
     rid = residentid.normalise(resident_id)
@@ -99,6 +98,13 @@ def do_check_in(actor: Actor, resident_id: str) -> Patient:
         residentid.parse(rid)
     except residentid.InvalidResidentId:
         raise ActionError("resident_id", _("Resident ID: not a valid number.")) from None
+    return rid
+
+
+def do_check_in(actor: Actor, resident_id: str) -> Patient:
+    """The patient stands at this institution's desk with their ID card: the institution now cares for
+    them. (The patient-identity issue adds the QR code and the consortium's own number.)"""
+    rid = check_check_in(actor, resident_id)
     with transaction.atomic():
         patient = Patient.objects.filter(resident_id=rid).first()
         if patient is None:
@@ -107,3 +113,83 @@ def do_check_in(actor: Actor, resident_id: str) -> Patient:
         audit(actor, patient_id=patient.pk, object_type="patient", object_id=patient.pk, action=Action.UPDATE,
               decision=Decision(Basis.CARE), reason="check-in")
     return patient
+
+
+# --- batch forms (importers, the demo generator): the same checks, bulk writes, all or nothing ---------
+
+
+def _created_audit(actor: Actor, patient_id: int, now, action: str = Action.CREATE, reason: str = "") -> AuditEvent:
+    """The row `audit(..., decision=Decision(Basis.CARE))` writes, built for a bulk insert."""
+    m = actor.membership
+    return AuditEvent(
+        at=now, user_id=actor.user_id, username=actor.username, membership_id=m.pk if m else None,
+        institution_id=m.institution_id if m else None, role=m.role if m else "", patient_id=patient_id,
+        object_type="patient", object_id=str(patient_id), action=action, outcome=Outcome.SUCCESS,
+        basis=Basis.CARE, reason=reason, source=actor.source,
+    )
+
+
+def do_register_patients(actor: Actor, items: list[NewPatient]) -> list[Patient]:
+    """Register many patients at the actor's institution: `check_register` for each (errors prefixed
+    `patients[i].`), one care relationship and one audit row per patient, as `do_register_patient` writes."""
+    if not actor.can(Cap.REGISTER):
+        raise ActionError("role", _("Your role may not register patients."))
+    clean: list[NewPatient] = []
+    for i, item in enumerate(items):
+        try:
+            clean.append(check_register(actor, item))
+        except ActionError as exc:
+            raise ActionError(errors={f"patients[{i}].{k}": v for k, v in exc.errors.items()}) from None
+    rids = [c.resident_id for c in clean if c.resident_id]
+    taken = set(Patient.objects.filter(resident_id__in=rids).values_list("resident_id", flat=True)) if rids else set()
+    seen: set[str] = set()
+    for i, c in enumerate(clean):
+        if c.resident_id and (c.resident_id in taken or c.resident_id in seen):
+            raise ActionError(f"patients[{i}].resident_id", _("A patient with this resident ID is already registered."))
+        seen.add(c.resident_id)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            patients = Patient.objects.bulk_create([
+                Patient(name=c.name, sex=c.sex, birth_date=c.birth_date, resident_id=c.resident_id or None,
+                        phone=c.phone, address=c.address, registered_at_id=actor.institution_id)
+                for c in clean
+            ])
+            CareRelation.objects.bulk_create([
+                CareRelation(patient_id=p.pk, institution_id=actor.institution_id, source_type="registration",
+                             source_id=p.pk, since=now)
+                for p in patients
+            ])
+            AuditEvent.objects.bulk_create([_created_audit(actor, p.pk, now) for p in patients])
+    except IntegrityError:
+        raise ActionError("resident_id", _("A patient with this resident ID is already registered.")) from None
+    return patients
+
+
+def do_check_in_many(actor: Actor, resident_ids: list[str]) -> list[Patient]:
+    """Check many patients in at the actor's institution (`check_check_in` for each, errors prefixed
+    `resident_ids[i].`): one care relationship per patient (kept if it exists) and one audit row each."""
+    if not actor.can(Cap.REGISTER):
+        raise ActionError("role", _("Your role may not check patients in."))
+    rids: list[str] = []
+    for i, value in enumerate(resident_ids):
+        try:
+            rids.append(check_check_in(actor, value))
+        except ActionError as exc:
+            raise ActionError(errors={f"resident_ids[{i}].{k}": v for k, v in exc.errors.items()}) from None
+    now = timezone.now()
+    with transaction.atomic():
+        found = {p.resident_id: p for p in Patient.objects.filter(resident_id__in=set(rids))}
+        for i, rid in enumerate(rids):
+            if rid not in found:
+                raise ActionError(f"resident_ids[{i}].resident_id",
+                                  _("No patient with this resident ID; register them first."))
+        patients = [found[rid] for rid in rids]
+        CareRelation.objects.bulk_create(
+            [CareRelation(patient_id=p.pk, institution_id=actor.institution_id, source_type="check_in",
+                          source_id=p.pk, since=now) for p in patients],
+            ignore_conflicts=True,  # an existing relationship stays as it is, as get_or_create leaves it
+        )
+        AuditEvent.objects.bulk_create(
+            [_created_audit(actor, p.pk, now, action=Action.UPDATE, reason="check-in") for p in patients])
+    return patients
