@@ -82,6 +82,8 @@ def on_unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):  # django-ninja's words
+        return errors_response(request, [{"field": "body", "message": _("The body is not valid JSON.")}], 400)
     return errors_response(request, [{"field": "", "message": str(exc)}], exc.status_code)
 
 

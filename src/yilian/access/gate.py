@@ -11,6 +11,8 @@ from yilian.access.models import Action, AuditEvent, Basis, BreakGlass, CareRela
 from yilian.network.acting import Actor
 from yilian.network.roles import Cap
 
+MAX_ID = 2**63 - 1  # the largest primary key a BigAutoField can hold
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -54,6 +56,24 @@ def decide(actor: Actor, patient_id: int, scope: str = "all") -> Decision | None
     return None
 
 
+def decide_many(actor: Actor, patient_ids) -> dict[int, Decision]:
+    """`decide` for many patients at once (three queries, same precedence): patient id → decision, for
+    the patients the actor may see."""
+    ids = set(patient_ids)
+    if not actor.can(Cap.CLINICAL) or not ids:
+        return {}
+    now = timezone.now()
+    out: dict[int, Decision] = {}
+    for glass in _active_break_glass(actor, now).filter(patient_id__in=ids).order_by("started_at"):
+        out[glass.patient_id] = Decision(Basis.BREAK_GLASS, reason=glass.reason)
+    for grant in _active_grants(actor, now).filter(patient_id__in=ids, scope="all").order_by("valid_to"):
+        out[grant.patient_id] = Decision(Basis.GRANT, grant_id=grant.pk, reason=grant.get_kind_display())
+    care = CareRelation.objects.filter(patient_id__in=ids, institution_id=actor.institution_id)
+    for patient_id in care.values_list("patient_id", flat=True):
+        out[patient_id] = Decision(Basis.CARE)
+    return out
+
+
 def visible(actor: Actor, queryset: QuerySet, patient_field: str = "pk") -> QuerySet:
     """Filter any queryset to the rows whose patient the actor may see (`patient_field` names the
     patient id on that model: "pk" for Patient, "patient_id" for an encounter)."""
@@ -84,9 +104,12 @@ def audit(
 
 
 def audit_many(actor: Actor, patient_ids, *, object_type: str, action: str = Action.READ) -> None:
-    """One success row per patient shown (a list page, an export)."""
+    """One success row per patient shown (a list page, an export), with the basis each was shown on."""
+    patient_ids = list(patient_ids)
+    decisions = decide_many(actor, patient_ids)
     rows = [
-        AuditEvent(**_row(actor, actor.membership, pid, object_type, pid, action, Outcome.SUCCESS, None, ""))
+        AuditEvent(**_row(actor, actor.membership, pid, object_type, pid, action, Outcome.SUCCESS,
+                          decisions.get(pid), ""))
         for pid in patient_ids
     ]
     AuditEvent.objects.bulk_create(rows)
@@ -128,6 +151,8 @@ def access_patient(actor: Actor, patient_id, action: str = Action.READ, *, objec
         patient_id = int(patient_id)
     except (TypeError, ValueError):
         _deny(actor, None, object_type, object_id, action)
+    if not 0 < patient_id <= MAX_ID:  # no such row, and the audit row's patient column could not hold it
+        _deny(actor, None, object_type, object_id if object_id is not None else patient_id, action)
     decision = decide(actor, patient_id, scope)
     patient = Patient.objects.filter(pk=patient_id).first() if decision else None
     if patient is None:
@@ -138,9 +163,12 @@ def access_patient(actor: Actor, patient_id, action: str = Action.READ, *, objec
 
 
 def access_object(actor: Actor, queryset: QuerySet, object_id, *, object_type: str,
-                  action: str = Action.READ, patient_field: str = "patient_id"):
+                  action: str = Action.READ, patient_field: str = "patient_id", audit_success: bool = True):
     """Return one object that belongs to a patient (an encounter, a result, …) under the same rules:
-    one audit row, and 404 for missing and forbidden alike."""
+    one audit row, and 404 for missing and forbidden alike.
+
+    `audit_success=False` when the caller goes on to an action that writes the audit row of the write
+    itself (so a write is one row, not two); a denial is always audited here."""
     try:
         obj = queryset.filter(pk=int(object_id)).first()
     except (TypeError, ValueError):
@@ -149,6 +177,7 @@ def access_object(actor: Actor, queryset: QuerySet, object_id, *, object_type: s
     decision = decide(actor, patient_id, object_type) if obj is not None else None
     if decision is None:
         _deny(actor, patient_id, object_type, object_id, action)
-    audit(actor, patient_id=patient_id, object_type=object_type, object_id=object_id, action=action,
-          decision=decision)
+    if audit_success:
+        audit(actor, patient_id=patient_id, object_type=object_type, object_id=object_id, action=action,
+              decision=decision)
     return obj

@@ -1,6 +1,6 @@
 """Reads of the audit trail (for auditors) and of break-glass records (for security admins)."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -23,7 +23,7 @@ def search_audit(*, patient_id: int | None = None, username: str = "", instituti
     if since is not None:
         qs = qs.filter(at__gte=datetime.combine(since, time.min, tzinfo=tz))
     if until is not None:
-        qs = qs.filter(at__lt=datetime.combine(until, time.max, tzinfo=tz))
+        qs = qs.filter(at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=tz))
     return qs.order_by("-at", "-id")
 
 

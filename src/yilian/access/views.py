@@ -47,6 +47,17 @@ def audit(request):
                   status=400 if form.errors else 200)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A cell a spreadsheet will not run as a formula (CSV injection): free text such as a break-glass
+    reason that starts with = + - @ gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -63,9 +74,10 @@ def audit_export(request):
     def stream():
         yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
         for e in rows.iterator(chunk_size=2000):
-            yield writer.writerow([e.at.astimezone(UTC).isoformat(), e.username, e.membership_id,
-                                   e.institution_id, e.role, e.patient_id, e.object_type, e.object_id, e.action,
-                                   e.outcome, e.basis, e.grant_id, e.reason, e.source])
+            yield writer.writerow([_cell(v) for v in (
+                e.at.astimezone(UTC).isoformat(), e.username, e.membership_id, e.institution_id, e.role,
+                e.patient_id, e.object_type, e.object_id, e.action, e.outcome, e.basis, e.grant_id, e.reason,
+                e.source)])
 
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")

@@ -7,10 +7,10 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from yilian.analytics.dashboard import default_scope
+from yilian.analytics.dashboard import EARLIEST, LATEST, default_scope, out_of_range
 from yilian.analytics.registry import REGISTRY, Scope
 from yilian.errors import ActionError
-from yilian.network.apiauth import api_actor
+from yilian.network.apiauth import ActingRole, api_actor
 from yilian.network.roles import Cap
 
 router = Router(tags=["indicators"])
@@ -38,13 +38,15 @@ def _meta(i) -> dict:
     return {k: getattr(i, k) for k in IndicatorOut.model_fields}
 
 
-@router.get("", response=list[IndicatorOut], summary="All registered indicators")
+@router.get("", response=list[IndicatorOut], summary="All registered indicators",
+             auth=ActingRole(Cap.DASHBOARD))
 def list_(request):
     api_actor(request, Cap.DASHBOARD)
     return [_meta(i) for i in sorted(REGISTRY.values(), key=lambda i: i.code)]
 
 
-@router.get("/{code}", response=ValueOut, summary="One indicator over [start, end)")
+@router.get("/{code}", response=ValueOut, summary="One indicator over [start, end)",
+             auth=ActingRole(Cap.DASHBOARD))
 def value(request, code: str, start: date | None = None, end: date | None = None):
     api_actor(request, Cap.DASHBOARD)
     indicator = REGISTRY.get(code)
@@ -52,6 +54,10 @@ def value(request, code: str, start: date | None = None, end: date | None = None
         raise Http404
     default = default_scope()
     start, end = start or default.start, end or default.end
+    for name, day in (("start", start), ("end", end)):
+        if out_of_range(day):
+            raise ActionError(name, _("Choose a date between %(earliest)s and %(latest)s.")
+                              % {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()})
     if end <= start:
         raise ActionError("end", _("End must be after the start."))
     if end - start > timedelta(days=3 * 366):

@@ -10,6 +10,13 @@ from yilian.network.models import GRASSROOTS_KINDS, Institution, InstitutionKind
 
 TREND_CODES = ("outpatient.grassroots_rate", "finance.drug_ratio")
 
+# The dates a period may cover: beyond them the calendar arithmetic and the databases' date range give out.
+EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def out_of_range(value: date) -> bool:
+    return not EARLIEST <= value <= LATEST
+
 
 def default_scope(today: date | None = None, months: int = 6) -> Scope:
     today = today or timezone.localdate()

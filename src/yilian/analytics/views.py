@@ -5,7 +5,15 @@ from datetime import date
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from yilian.analytics.dashboard import default_scope, kpis, trend_chart, visits_chart
+from yilian.analytics.dashboard import (
+    EARLIEST,
+    LATEST,
+    default_scope,
+    kpis,
+    out_of_range,
+    trend_chart,
+    visits_chart,
+)
 from yilian.analytics.registry import Scope
 from yilian.network.acting import requires
 from yilian.network.roles import Cap
@@ -22,7 +30,13 @@ def _scope_from(request) -> tuple[Scope, dict[str, str]]:
         end = date.fromisoformat(raw_end) if raw_end else scope.end
     except ValueError:
         errors["end"], end = _("End: a date like 2026-06-30."), scope.end
-    if end <= start:
+    bounds = {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()}
+    for name, value in (("start", start), ("end", end)):
+        if out_of_range(value):
+            errors[name] = _("Choose a date between %(earliest)s and %(latest)s.") % bounds
+    if errors:
+        start, end = scope.start, scope.end
+    elif end <= start:
         errors["end"], start, end = _("End must be after the start."), scope.start, scope.end
     elif (end - start).days > 3 * 366:
         errors["end"], start, end = _("Choose a period of at most three years."), scope.start, scope.end

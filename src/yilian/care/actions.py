@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yilian.access.gate import decide, visible
+from yilian.access.gate import audit, decide, visible
 from yilian.access.models import Action, AuditEvent, CareRelation, Outcome
 from yilian.care.models import ChargeCategory, ChargeItem, Encounter, EncounterClass, EncounterEvent
 from yilian.errors import ActionError
@@ -47,6 +47,8 @@ def _clean_amount(raw) -> Decimal | None:
         amount = Decimal(str(raw)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         return None
+    if not amount.is_finite():  # NaN passes quantize, and comparing it raises
+        return None
     return amount if Decimal("0") < amount <= MAX_AMOUNT else None
 
 
@@ -74,7 +76,8 @@ def check_visit(actor: Actor, visit: Visit, departments: set[int], practitioners
         errors["start"] = _("Start time must be a date and time with a time zone.")
     elif visit.start > timezone.now() + timedelta(minutes=5):
         errors["start"] = _("Start time cannot be in the future.")
-    elif visit.end is not None and (timezone.is_naive(visit.end) or visit.end < visit.start):
+    elif visit.end is not None and (not isinstance(visit.end, datetime) or timezone.is_naive(visit.end)
+                                    or visit.end < visit.start):
         errors["end"] = _("End time must not be before the start.")
     if errors:
         raise ActionError(errors=errors)
@@ -144,17 +147,25 @@ def do_record_visits(actor: Actor, visits: list[Visit]) -> list[Encounter]:
 
 
 def do_open_encounter(actor: Actor, visit: Visit) -> Encounter:
-    departments, _practitioners = _institution_scope(actor)
+    departments, practitioners = _institution_scope(actor)
     if decide(actor, visit.patient_id) is None:
         raise ActionError("patient_id", _("Patient not found."))
+    check_visit(actor, visit, departments, practitioners)  # errors named by the visit's own fields
     (encounter,) = do_record_visits(actor, [visit])
     return encounter
+
+
+def _refuse(actor: Actor, encounter: Encounter, message: str):
+    """A write on another institution's encounter: audited as denied, then refused."""
+    audit(actor, patient_id=encounter.patient_id, object_type="encounter", object_id=encounter.pk,
+          action=Action.UPDATE, outcome=Outcome.DENIED)
+    raise ActionError("encounter", message)
 
 
 def do_add_charges(actor: Actor, encounter: Encounter, charges: list[Charge]) -> list[ChargeItem]:
     """Charge an encounter of the actor's own institution."""
     if not actor.can(Cap.RECORD_VISIT) or encounter.institution_id != actor.institution_id:
-        raise ActionError("encounter", _("You may only charge encounters of your own institution."))
+        _refuse(actor, encounter, _("You may only charge encounters of your own institution."))
     clean = check_charges(charges)
     if not clean:
         raise ActionError("charges", _("Give at least one charge."))
@@ -172,8 +183,10 @@ def do_add_charges(actor: Actor, encounter: Encounter, charges: list[Charge]) ->
 
 def do_close_encounter(actor: Actor, encounter: Encounter, end: datetime | None = None) -> Encounter:
     if not actor.can(Cap.RECORD_VISIT) or encounter.institution_id != actor.institution_id:
-        raise ActionError("encounter", _("You may only close encounters of your own institution."))
+        _refuse(actor, encounter, _("You may only close encounters of your own institution."))
     end = end or timezone.now()
+    if not isinstance(end, datetime) or timezone.is_naive(end):
+        raise ActionError("end", _("The time must carry a time zone, e.g. +08:00."))
     if end < encounter.start:
         raise ActionError("end", _("End time must not be before the start."))
     with transaction.atomic():

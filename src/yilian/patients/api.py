@@ -2,10 +2,10 @@
 
 from datetime import date
 
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
-from yilian.network.apiauth import api_actor
+from yilian.network.apiauth import ActingRole, api_actor
 from yilian.network.roles import Cap
 from yilian.patients.actions import NewPatient, do_check_in, do_register_patient
 from yilian.patients.models import Patient
@@ -53,28 +53,32 @@ def _out(p: Patient) -> dict:
             "registered_at_id": p.registered_at_id}
 
 
-@router.get("", response=list[PatientOut], summary="Patients in care (each one listed is audited)")
-def list_(request, limit: int = Field(50, ge=1, le=200), offset: int = Field(0, ge=0, le=1_000_000)):
+@router.get("", response=list[PatientOut], summary="Patients in care (each one listed is audited)",
+             auth=ActingRole(Cap.CLINICAL))
+def list_(request, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=1_000_000)):
     return [_out(p) for p in list_patients(api_actor(request, Cap.CLINICAL), limit=limit, offset=offset)]
 
 
-@router.post("", response={201: PatientOut}, summary="Register a patient")
+@router.post("", response={201: PatientOut}, summary="Register a patient", auth=ActingRole(Cap.REGISTER))
 def register(request, payload: PatientIn):
     patient = do_register_patient(api_actor(request, Cap.REGISTER), NewPatient(**payload.dict()))
     return 201, _out(patient)
 
 
-@router.post("/check-in", response=PatientOut, summary="Check a registered patient in by resident ID")
+@router.post("/check-in", response=PatientOut, summary="Check a registered patient in by resident ID",
+              auth=ActingRole(Cap.REGISTER))
 def check_in(request, payload: CheckInIn):
     return _out(do_check_in(api_actor(request, Cap.REGISTER), payload.resident_id))
 
 
-@router.get("/{int:patient_id}", response=PatientOut, summary="One patient (404 when missing or not yours)")
+@router.get("/{int:patient_id}", response=PatientOut, summary="One patient (404 when missing or not yours)",
+             auth=ActingRole(Cap.CLINICAL))
 def get(request, patient_id: int):
     return _out(access_patient(api_actor(request, Cap.CLINICAL), patient_id))
 
 
-@router.post("/{int:patient_id}/unmask", response=IdentifiersOut, summary="Full identifiers (audited)")
+@router.post("/{int:patient_id}/unmask", response=IdentifiersOut, summary="Full identifiers (audited)",
+              auth=ActingRole(Cap.UNMASK))
 def unmask(request, patient_id: int):
     patient = unmask_patient(api_actor(request), patient_id)
     return {"resident_id": patient.resident_id or "", "phone": patient.phone}

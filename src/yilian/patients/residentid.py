@@ -5,12 +5,13 @@ women) and a check character computed by ISO 7064 MOD 11-2 over the first 17 dig
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-SHAPE = re.compile(r"^\d{17}[\dX]$")
+SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: \d would also take other scripts' digits
 
 
 class InvalidResidentId(ValueError):
@@ -34,7 +35,8 @@ def check_char(first17: str) -> str:
 
 
 def normalise(value: str) -> str:
-    return (value or "").strip().replace(" ", "").upper()
+    """Upper case without spaces; full-width digits and Ｘ (as Chinese input methods type them) become ASCII."""
+    return unicodedata.normalize("NFKC", value or "").strip().replace(" ", "").upper()
 
 
 def parse(value: str, today: date | None = None) -> ResidentId:

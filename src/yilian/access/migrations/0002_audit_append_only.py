@@ -19,14 +19,16 @@ DROP FUNCTION IF EXISTS yilian_audit_append_only();
 """
 
 
+# params=None: the SQL goes to the server as written; with parameters the PostgreSQL schema editor would
+# interpolate client-side and take the "%" of RAISE for a placeholder.
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        schema_editor.execute(CREATE, params=None)
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+        schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):
