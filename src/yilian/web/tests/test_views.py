@@ -1,0 +1,208 @@
+"""Log-in, lock-out, idle timeout, choosing and switching the acting membership."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from yilian.network.acting import SESSION_KEY
+from yilian.network.roles import Role
+from yilian.testing import factories as f
+from yilian.testing.checks import contains
+
+
+def log_in(client, username, password=f.PASSWORD):
+    return client.post(reverse("web:login"), {"username": username, "password": password})
+
+
+def is_logged_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_idle_timeout_settings():
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
+    assert settings.SESSION_COOKIE_HTTPONLY is True
+
+
+def test_every_request_renews_the_idle_timeout(client_as, owner):
+    client = client_as(owner)
+    key = client.session.session_key
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + timedelta(seconds=60))
+    assert client.get("/").status_code == 200
+    expires = Session.objects.get(session_key=client.session.session_key).expire_date
+    assert expires > timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+
+
+def test_idle_session_is_logged_out(client_as, owner):
+    client = client_as(owner)
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1))
+    resp = client.get(reverse("patients:list"))
+    assert resp.status_code == 302
+    assert resp["Location"].startswith(reverse("web:login"))
+
+
+def test_anonymous_is_sent_to_log_in(client, db):
+    for url in ("/", reverse("patients:list"), reverse("access:audit"), reverse("analytics:dashboard")):
+        resp = client.get(url)
+        assert resp.status_code == 302
+        assert resp["Location"].startswith(reverse("web:login"))
+    resp = client.get("/api/v1/patients")
+    assert resp.status_code == 401
+    assert resp.json()["errors"][0]["field"] == ""
+
+
+def test_login_with_one_membership_acts_as_it(client, owner):
+    resp = log_in(client, "owner")
+    assert resp.status_code == 302
+    assert resp["Location"] == reverse("web:home")
+    home = client.get("/")
+    assert home.status_code == 200
+    assert home.context["acting"] == owner
+    assert client.session[SESSION_KEY] == owner.pk
+
+
+def test_login_with_several_memberships_goes_to_the_chooser(client, net, owner):
+    f.make_membership(net.village, Role.DOCTOR, staff=owner.staff)
+    resp = log_in(client, "owner")
+    assert resp.status_code == 302
+    assert resp["Location"] == reverse("web:choose_membership")
+    assert client.get("/").url == reverse("web:choose_membership")
+    chooser = client.get(reverse("web:choose_membership"))
+    assert [m.pk for m in chooser.context["choices"]] == sorted(m.pk for m in owner.staff.memberships.all())
+
+
+def test_choosing_a_membership_that_is_not_yours_is_refused(client, net, owner, outsider):
+    f.make_membership(net.village, Role.DOCTOR, staff=owner.staff)
+    log_in(client, "owner")
+    for bad in (outsider.pk, "abc", ""):
+        resp = client.post(reverse("web:choose_membership"), {"membership": bad})
+        assert resp.status_code == 400
+        assert SESSION_KEY not in client.session
+
+
+def test_chooser_does_not_redirect_off_site(client, net, owner):
+    village = f.make_membership(net.village, Role.DOCTOR, staff=owner.staff)
+    log_in(client, "owner")
+    resp = client.post(reverse("web:choose_membership"), {"membership": village.pk, "next": "https://evil.example/"})
+    assert resp["Location"] == "/"
+
+
+def test_switching_membership_changes_what_is_shown(client, net, owner, patient, encounter):
+    village = f.make_membership(net.village, Role.DOCTOR, staff=owner.staff)
+    log_in(client, "owner")
+    client.post(reverse("web:choose_membership"), {"membership": owner.pk})
+    assert f.leaked(client.get(reverse("patients:list")).content, patient) == ["name", "resident_id_masked"]
+    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 200
+
+    resp = client.post(reverse("web:choose_membership"), {"membership": village.pk, "next": "/patients/"})
+    assert resp["Location"] == "/patients/"
+    listing = client.get(reverse("patients:list"))
+    assert listing.context["acting"] == village
+    assert f.leaked(listing.content, patient) == []
+    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 404
+    assert client.get(f"/api/v1/patients/{patient.pk}").status_code == 404
+
+
+def test_deactivated_membership_stops_acting(client_as, net, owner, patient):
+    f.make_membership(net.village, Role.DOCTOR, staff=owner.staff)
+    f.make_membership(net.township, Role.DOCTOR, staff=owner.staff)
+    client = client_as(owner)
+    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 200
+    type(owner).objects.filter(pk=owner.pk).update(active=False)
+    resp = client.get(reverse("patients:detail", args=[patient.pk]))
+    assert resp.status_code == 302
+    assert resp["Location"] == reverse("web:choose_membership")
+    assert client.get(f"/api/v1/patients/{patient.pk}").status_code == 403
+
+
+def test_deactivated_membership_falls_back_to_the_only_one_left(client_as, net, owner, patient):
+    village = f.make_membership(net.village, Role.DOCTOR, staff=owner.staff)
+    client = client_as(owner)
+    type(owner).objects.filter(pk=owner.pk).update(active=False)
+    resp = client.get(reverse("patients:detail", args=[patient.pk]))
+    assert resp.status_code == 404
+    assert resp.context["acting"] == village
+
+
+def test_staff_without_membership_sees_nothing(client, db):
+    staff = f.make_staff("nobody")
+    log_in(client, staff.user.username)
+    chooser = client.get(reverse("web:choose_membership"))
+    assert chooser.status_code == 200
+    assert list(chooser.context["choices"]) == []
+    assert client.get(reverse("patients:list")).url == reverse("web:choose_membership")
+    assert client.get("/api/v1/patients").status_code == 403
+
+
+def test_failed_logins_lock_the_account(db, owner):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        resp = log_in(client, "owner", "wrong-Password-1")
+        assert not is_logged_in(client)
+    # The account is now locked: even the right password is refused.
+    resp = log_in(client, "owner")
+    assert resp.status_code == 429
+    assert not is_logged_in(client)
+    assert "web/locked_out.html" in [t.name for t in resp.templates]
+    # From another address too (the lock is on the user name, not the address).
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    assert log_in(other, "owner").status_code == 429
+    assert not is_logged_in(other)
+
+
+def test_a_few_failures_do_not_lock(db, owner):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        resp = log_in(client, "owner", "wrong-Password-1")
+        assert resp.status_code == 200
+        assert resp.context["form"].errors
+    assert log_in(client, "owner").status_code == 302
+    assert is_logged_in(client)
+
+
+def test_lock_is_per_user_name(db, owner, outsider):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "owner", "wrong-Password-1")
+    assert log_in(Client(), "outsider").status_code == 302
+
+
+def test_logout_requires_post_and_ends_the_session(client_as, owner):
+    client = client_as(owner)
+    assert client.get(reverse("web:logout")).status_code == 405
+    resp = client.post(reverse("web:logout"))
+    assert resp.status_code == 302
+    assert not is_logged_in(client)
+
+
+def test_healthz(client, db):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("header", [{"HTTP_ACCEPT_LANGUAGE": "en"}, {}])
+def test_language_follows_the_browser(client, db, header):
+    resp = client.get(reverse("web:login"), **header)
+    expected = "en" if header else "zh-hans"
+    assert contains(resp, f'<html lang="{expected}"')
+
+
+def test_language_cookie_wins(client, db):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    resp = client.get(reverse("web:login"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert contains(resp, '<html lang="en"')
+
+
+def test_shell_shows_who_is_acting(client_as, owner):
+    resp = client_as(owner).get("/")
+    assert contains(resp, 'data-testid="acting"')
+    assert contains(resp, owner.staff.name)
+    labels = [item["url"] for item in resp.context["nav"]]
+    assert labels == ["/", reverse("patients:list"), reverse("patients:break_glass"),
+                      reverse("analytics:dashboard")]

@@ -1,0 +1,340 @@
+"""The access matrix: every page and endpoint that shows or changes one patient's data, against the
+owner / colleague / outsider trio, break-glass, and a missing id.
+
+Each endpoint is one line of `ENDPOINTS` (or `LISTINGS` for the pages that list patients); every test
+below runs for each line. What is checked, each time: the status, that the body shows the patient only
+to who may see them (and nothing identifying to anyone else), and that the request left exactly one
+audit row with the right user, membership, institution, patient, action, outcome and basis.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import reverse
+
+from yilian.access.models import Action, AuditEvent, Basis, Outcome
+from yilian.care.models import Encounter
+from yilian.patients.models import Patient
+from yilian.testing import factories as f
+
+
+@dataclass(frozen=True)
+class Ids:
+    patient: int
+    encounter: int
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    url: Callable[[Ids], str]
+    api: bool
+    target: str  # which id the url carries: "patient" or "encounter"
+    object_type: str  # of the audit row
+    action: str
+    ok: int = 200
+    body: dict | None = None
+    # A write on an encounter is for the institution that holds it: anyone else who may see the encounter
+    # is refused with 422 (the field "encounter"), and the refusal is audited as denied.
+    write: bool = False
+    # The success row of a write is the action's (e.g. one "charge" row per charge item created).
+    ok_row: tuple[str, str] | None = None
+    shows: Callable = field(default=lambda resp, patient, enc: False)
+
+
+def _html_name(resp, patient, enc) -> bool:
+    return patient.name in resp.content.decode()
+
+
+def _html_full_id(resp, patient, enc) -> bool:
+    return patient.resident_id in resp.content.decode()
+
+
+def _json_patient(resp, patient, enc) -> bool:
+    return resp.json()["id"] == patient.pk and resp.json()["name"] == patient.name
+
+
+def _json_identifiers(resp, patient, enc) -> bool:
+    return resp.json() == {"resident_id": patient.resident_id, "phone": patient.phone}
+
+
+def _json_encounter(resp, patient, enc) -> bool:
+    return resp.json()["id"] == enc.pk and resp.json()["patient_id"] == patient.pk
+
+
+def _json_encounter_list(resp, patient, enc) -> bool:
+    return [e["id"] for e in resp.json()] == [enc.pk]
+
+
+ONE_CHARGE = {"charges": [{"category": "lab", "amount": "12.50", "description": "血常规"}]}
+
+ENDPOINTS = [
+    Endpoint("page patient", "get", lambda i: reverse("patients:detail", args=[i.patient]), False, "patient",
+             "patient", Action.READ, shows=_html_name),
+    Endpoint("page unmask", "post", lambda i: reverse("patients:unmask", args=[i.patient]), False, "patient",
+             "patient", Action.UNMASK, shows=_html_full_id),
+    Endpoint("api patient", "get", lambda i: f"/api/v1/patients/{i.patient}", True, "patient", "patient",
+             Action.READ, shows=_json_patient),
+    Endpoint("api unmask", "post", lambda i: f"/api/v1/patients/{i.patient}/unmask", True, "patient",
+             "patient", Action.UNMASK, shows=_json_identifiers),
+    Endpoint("api encounter", "get", lambda i: f"/api/v1/encounters/{i.encounter}", True, "encounter",
+             "encounter", Action.READ, shows=_json_encounter),
+    Endpoint("api encounters of patient", "get", lambda i: f"/api/v1/encounters/of-patient/{i.patient}", True,
+             "patient", "encounter-list", Action.READ, shows=_json_encounter_list),
+    Endpoint("api charge encounter", "post", lambda i: f"/api/v1/encounters/{i.encounter}/charges", True,
+             "encounter", "encounter", Action.UPDATE, ok=201, body=ONE_CHARGE, write=True,
+             ok_row=("charge", Action.CREATE), shows=_json_encounter),
+    Endpoint("api close encounter", "post", lambda i: f"/api/v1/encounters/{i.encounter}/close", True,
+             "encounter", "encounter", Action.UPDATE, body={}, write=True, shows=_json_encounter),
+]
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str
+    url: str
+    api: bool
+
+    def shows(self, resp, patient) -> bool:
+        if self.api:
+            return [p["id"] for p in resp.json()] == [patient.pk]
+        return patient.name in resp.content.decode()
+
+
+LISTINGS = [
+    Listing("page patient list", "/patients/", api=False),
+    Listing("api patient list", "/api/v1/patients", api=True),
+]
+
+endpoints = pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+listings = pytest.mark.parametrize("ls", LISTINGS, ids=[x.name for x in LISTINGS])
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def last_audit_id() -> int:
+    return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def rows_since(mark: int) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(pk__gt=mark).order_by("pk"))
+
+
+def call(client, ep: Endpoint, ids: Ids):
+    url = ep.url(ids)
+    if ep.method == "get":
+        return client.get(url)
+    if ep.api:
+        return client.post(url, data=json.dumps(ep.body or {}), content_type="application/json")
+    return client.post(url, ep.body or {})
+
+
+def assert_row(row: AuditEvent, membership, *, patient_id, object_type, action, outcome, basis,
+               grant_id=None, reason=None) -> None:
+    assert row.user_id == membership.staff.user_id
+    assert row.username == membership.staff.user.username
+    assert row.membership_id == membership.pk
+    assert row.institution_id == membership.institution_id
+    assert row.role == membership.role
+    assert row.patient_id == patient_id
+    assert row.object_type == object_type
+    assert row.action == action
+    assert row.outcome == outcome
+    assert row.basis == basis
+    assert row.grant_id == grant_id
+    if reason is not None:
+        assert row.reason == reason
+    assert row.source == "127.0.0.1"
+
+
+def assert_denied(resp, ep: Endpoint, patient, rows, membership, *, patient_id) -> None:
+    assert resp.status_code == 404
+    assert f.leaked(resp.content, patient) == []
+    if ep.api:
+        assert resp.json() == {"errors": [{"field": "", "message": resp.json()["errors"][0]["message"]}]}
+    assert len(rows) == 1
+    assert_row(rows[0], membership, patient_id=patient_id, object_type=ep.object_type, action=ep.action,
+               outcome=Outcome.DENIED, basis=Basis.NONE)
+
+
+def assert_success(resp, ep: Endpoint, patient, encounter, rows, membership, *, basis, grant_id=None,
+                   reason=None) -> None:
+    assert resp.status_code == ep.ok
+    assert ep.shows(resp, patient, encounter)
+    assert len(rows) == 1
+    object_type, action = ep.ok_row or (ep.object_type, ep.action)
+    assert_row(rows[0], membership, patient_id=patient.pk, object_type=object_type, action=action,
+               outcome=Outcome.SUCCESS, basis=basis, grant_id=grant_id, reason=reason)
+
+
+def assert_write_refused(resp, patient, rows, membership) -> None:
+    """Someone who may see the encounter but works elsewhere: 422 naming the encounter, one denied row."""
+    assert resp.status_code == 422
+    assert [e["field"] for e in resp.json()["errors"]] == ["encounter"]
+    assert len(rows) == 1
+    assert_row(rows[0], membership, patient_id=patient.pk, object_type="encounter", action=Action.UPDATE,
+               outcome=Outcome.DENIED, basis=Basis.NONE)
+
+
+def normalised(resp, ids_in_url: list[str]) -> str:
+    """A 404 page without what legitimately differs between two requests: CSRF tokens and the URL itself
+    (echoed in the language and acting forms)."""
+    text = resp.content.decode()
+    for url in ids_in_url:
+        text = text.replace(url, "URL")
+    text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", text)
+    return re.sub(r'"X-CSRFToken": "[^"]+"', "CSRF", text)
+
+
+@pytest.fixture
+def ids(patient, encounter) -> Ids:
+    return Ids(patient=patient.pk, encounter=encounter.pk)
+
+
+# --- one patient or encounter --------------------------------------------------------------------------
+
+
+@endpoints
+def test_owner_sees_it(ep, client_as, owner, patient, encounter, ids):
+    client = client_as(owner)
+    mark = last_audit_id()
+    resp = call(client, ep, ids)
+    assert_success(resp, ep, patient, encounter, rows_since(mark), owner, basis=Basis.CARE)
+
+
+@endpoints
+def test_colleague_with_grant_sees_it(ep, client_as, colleague, patient, encounter, ids):
+    client = client_as(colleague)
+    mark = last_audit_id()
+    resp = call(client, ep, ids)
+    if ep.write:
+        assert_write_refused(resp, patient, rows_since(mark), colleague)
+        return
+    assert_success(resp, ep, patient, encounter, rows_since(mark), colleague, basis=Basis.GRANT,
+                   grant_id=colleague.grant.pk)
+
+
+@endpoints
+@pytest.mark.parametrize("who", ["outsider", "revoked_colleague", "expired_colleague"])
+def test_no_relationship_gets_404(ep, who, request_fixture, client_as, patient, encounter, ids):
+    membership = request_fixture(who)
+    client = client_as(membership)
+    mark = last_audit_id()
+    resp = call(client, ep, ids)
+    assert_denied(resp, ep, patient, rows_since(mark), membership, patient_id=patient.pk)
+    assert Encounter.objects.get(pk=encounter.pk).end is None
+    assert not encounter.charges.exists()
+
+
+@endpoints
+def test_missing_id_is_the_same_404(ep, client_as, outsider, owner, patient, encounter, ids):
+    missing = Ids(patient=Patient.objects.order_by("-pk").first().pk + 1000,
+                  encounter=Encounter.objects.order_by("-pk").first().pk + 1000)
+    client = client_as(outsider)
+    forbidden = call(client, ep, ids)
+    mark = last_audit_id()
+    resp = call(client, ep, missing)
+    assert resp.status_code == forbidden.status_code == 404
+    assert normalised(resp, [ep.url(missing)]) == normalised(forbidden, [ep.url(ids)])
+    rows = rows_since(mark)
+    assert len(rows) == 1
+    assert_row(rows[0], outsider, patient_id=missing.patient if ep.target == "patient" else None,
+               object_type=ep.object_type, action=ep.action, outcome=Outcome.DENIED, basis=Basis.NONE)
+    # The owner gets the very same answer for a missing id.
+    owner_resp = call(client_as(owner), ep, missing)
+    assert owner_resp.status_code == 404
+
+
+@endpoints
+def test_break_glass_opens_then_expires(ep, client_as, outsider, patient, encounter, ids):
+    glass = f.break_glass(outsider, patient, reason="夜间急诊，患者昏迷")
+    client = client_as(outsider)
+    mark = last_audit_id()
+    resp = call(client, ep, ids)
+    if ep.write:
+        assert_write_refused(resp, patient, rows_since(mark), outsider)
+    else:
+        assert_success(resp, ep, patient, encounter, rows_since(mark), outsider, basis=Basis.BREAK_GLASS,
+                       reason="夜间急诊，患者昏迷")
+
+    f.expire_break_glass(glass)
+    mark = last_audit_id()
+    resp = call(client, ep, ids)
+    assert_denied(resp, ep, patient, rows_since(mark), outsider, patient_id=patient.pk)
+
+
+@pytest.mark.parametrize("ep", [e for e in ENDPOINTS if e.write], ids=[e.name for e in ENDPOINTS if e.write])
+def test_writes_change_nothing_when_refused(ep, client_as, colleague, outsider, patient, encounter, ids):
+    for membership in (colleague, outsider):
+        call(client_as(membership), ep, ids)
+    encounter.refresh_from_db()
+    assert encounter.end is None
+    assert not encounter.charges.exists()
+    assert list(encounter.events.values_list("kind", flat=True)) == ["opened"]
+
+
+# --- lists of patients ---------------------------------------------------------------------------------
+
+
+def list_rows_ok(rows, membership, patient, **expected) -> None:
+    assert len(rows) == 1
+    assert_row(rows[0], membership, patient_id=patient.pk, object_type="patient", action=Action.READ,
+               outcome=Outcome.SUCCESS, **expected)
+
+
+@listings
+def test_owner_lists_patient(ls, client_as, owner, patient, encounter):
+    mark = last_audit_id()
+    resp = client_as(owner).get(ls.url)
+    assert resp.status_code == 200
+    assert ls.shows(resp, patient)
+    list_rows_ok(rows_since(mark), owner, patient, basis=Basis.CARE)
+
+
+@listings
+def test_colleague_lists_patient(ls, client_as, colleague, patient, encounter):
+    mark = last_audit_id()
+    resp = client_as(colleague).get(ls.url)
+    assert resp.status_code == 200
+    assert ls.shows(resp, patient)
+    list_rows_ok(rows_since(mark), colleague, patient, basis=Basis.GRANT, grant_id=colleague.grant.pk)
+
+
+@listings
+@pytest.mark.parametrize("who", ["outsider", "revoked_colleague", "expired_colleague"])
+def test_no_relationship_lists_nothing(ls, who, request_fixture, client_as, patient, encounter):
+    membership = request_fixture(who)
+    mark = last_audit_id()
+    resp = client_as(membership).get(ls.url)
+    assert resp.status_code == 200
+    assert f.leaked(resp.content, patient) == []
+    if ls.api:
+        assert resp.json() == []
+    assert rows_since(mark) == []
+
+
+@listings
+def test_break_glass_lists_then_expires(ls, client_as, outsider, patient, encounter):
+    glass = f.break_glass(outsider, patient, reason="夜间急诊，患者昏迷")
+    client = client_as(outsider)
+    mark = last_audit_id()
+    resp = client.get(ls.url)
+    assert ls.shows(resp, patient)
+    list_rows_ok(rows_since(mark), outsider, patient, basis=Basis.BREAK_GLASS, reason="夜间急诊，患者昏迷")
+
+    f.expire_break_glass(glass)
+    mark = last_audit_id()
+    resp = client.get(ls.url)
+    assert f.leaked(resp.content, patient) == []
+    assert rows_since(mark) == []
+
+
+@pytest.fixture
+def request_fixture(request):
+    """Look a fixture up by name (for parametrising over the trio)."""
+    return request.getfixturevalue
