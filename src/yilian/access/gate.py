@@ -31,6 +31,12 @@ def _active_grants(actor: Actor, now) -> QuerySet[Grant]:
     )
 
 
+def _current_care(actor: Actor, now) -> QuerySet[CareRelation]:
+    """Care relationships of the acting institution that have not ended (`until` is set when an episode
+    closes for good, e.g. a transfer of the contracted family doctor)."""
+    return CareRelation.objects.filter(Q(until__isnull=True) | Q(until__gt=now), institution_id=actor.institution_id)
+
+
 def _active_break_glass(actor: Actor, now) -> QuerySet[BreakGlass]:
     return BreakGlass.objects.filter(membership=actor.membership, started_at__lte=now, expires_at__gt=now)
 
@@ -40,7 +46,7 @@ def decide(actor: Actor, patient_id: int, scope: str = "all") -> Decision | None
     if not actor.can(Cap.CLINICAL) or patient_id is None:
         return None
     now = timezone.now()
-    if CareRelation.objects.filter(patient_id=patient_id, institution_id=actor.institution_id).exists():
+    if _current_care(actor, now).filter(patient_id=patient_id).exists():
         return Decision(Basis.CARE)
     grant = (
         _active_grants(actor, now)
@@ -68,7 +74,7 @@ def decide_many(actor: Actor, patient_ids) -> dict[int, Decision]:
         out[glass.patient_id] = Decision(Basis.BREAK_GLASS, reason=glass.reason)
     for grant in _active_grants(actor, now).filter(patient_id__in=ids, scope="all").order_by("valid_to"):
         out[grant.patient_id] = Decision(Basis.GRANT, grant_id=grant.pk, reason=grant.get_kind_display())
-    care = CareRelation.objects.filter(patient_id__in=ids, institution_id=actor.institution_id)
+    care = _current_care(actor, now).filter(patient_id__in=ids)
     for patient_id in care.values_list("patient_id", flat=True):
         out[patient_id] = Decision(Basis.CARE)
     return out
@@ -81,13 +87,13 @@ def visible(actor: Actor, queryset: QuerySet, patient_field: str = "pk") -> Quer
         return queryset.none()
     now = timezone.now()
     ref = OuterRef(patient_field)
-    care = CareRelation.objects.filter(patient_id=ref, institution_id=actor.institution_id)
+    care = _current_care(actor, now).filter(patient_id=ref)
     grant = _active_grants(actor, now).filter(patient_id=ref, scope="all")
     glass = _active_break_glass(actor, now).filter(patient_id=ref)
     return queryset.filter(Exists(care) | Exists(grant) | Exists(glass))
 
 
-def audit(
+def audit_row(
     actor: Actor,
     *,
     patient_id: int | None,
@@ -98,41 +104,43 @@ def audit(
     decision: Decision | None = None,
     reason: str = "",
 ) -> AuditEvent:
+    """One audit row, not yet saved: `audit` saves it, batch actions `bulk_create` many."""
     membership = actor.membership
-    return AuditEvent.objects.create(**_row(actor, membership, patient_id, object_type, object_id, action,
-                                            outcome, decision, reason))
+    return AuditEvent(
+        at=timezone.now(),
+        user_id=actor.user_id,
+        username=actor.username,
+        membership_id=membership.pk if membership else None,
+        institution_id=membership.institution_id if membership else None,
+        role=membership.role if membership else "",
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id)[:40],
+        action=action,
+        outcome=outcome,
+        basis=decision.basis if decision else Basis.NONE,
+        grant_id=decision.grant_id if decision else None,
+        reason=(reason or (decision.reason if decision else ""))[:500],
+        source=actor.source,
+    )
+
+
+def audit(actor: Actor, **fields) -> AuditEvent:
+    """Write one audit row now (fields as for `audit_row`)."""
+    row = audit_row(actor, **fields)
+    row.save()
+    return row
 
 
 def audit_many(actor: Actor, patient_ids, *, object_type: str, action: str = Action.READ) -> None:
     """One success row per patient shown (a list page, an export), with the basis each was shown on."""
     patient_ids = list(patient_ids)
     decisions = decide_many(actor, patient_ids)
-    rows = [
-        AuditEvent(**_row(actor, actor.membership, pid, object_type, pid, action, Outcome.SUCCESS,
-                          decisions.get(pid), ""))
+    AuditEvent.objects.bulk_create([
+        audit_row(actor, patient_id=pid, object_type=object_type, object_id=pid, action=action,
+                  decision=decisions.get(pid))
         for pid in patient_ids
-    ]
-    AuditEvent.objects.bulk_create(rows)
-
-
-def _row(actor, membership, patient_id, object_type, object_id, action, outcome, decision, reason):
-    return {
-        "at": timezone.now(),
-        "user_id": actor.user_id,
-        "username": actor.username,
-        "membership_id": membership.pk if membership else None,
-        "institution_id": membership.institution_id if membership else None,
-        "role": membership.role if membership else "",
-        "patient_id": patient_id,
-        "object_type": object_type,
-        "object_id": "" if object_id is None else str(object_id)[:40],
-        "action": action,
-        "outcome": outcome,
-        "basis": decision.basis if decision else Basis.NONE,
-        "grant_id": decision.grant_id if decision else None,
-        "reason": (reason or (decision.reason if decision else ""))[:500],
-        "source": actor.source,
-    }
+    ])
 
 
 def _deny(actor: Actor, patient_id, object_type: str, object_id, action: str):

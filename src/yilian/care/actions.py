@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yilian.access.gate import audit, decide, visible
-from yilian.access.models import Action, AuditEvent, CareRelation, Outcome
+from yilian.access.gate import Decision, audit, audit_row, decide, visible
+from yilian.access.models import Action, AuditEvent, Basis, CareRelation, Outcome
 from yilian.care.models import ChargeCategory, ChargeItem, Encounter, EncounterClass, EncounterEvent
 from yilian.errors import ActionError
 from yilian.network.acting import Actor
@@ -56,10 +56,10 @@ def check_charges(charges: list[Charge]) -> list[Charge]:
     clean = []
     for i, charge in enumerate(charges):
         if charge.category not in ChargeCategory.values:
-            raise ActionError(f"charges[{i}].category", _("Charge category is not one of the known categories."))
+            raise ActionError(f"charges.{i}.category", _("Charge category is not one of the known categories."))
         amount = _clean_amount(charge.amount)
         if amount is None:
-            raise ActionError(f"charges[{i}].amount", _("Charge amount must be a positive number of yuan."))
+            raise ActionError(f"charges.{i}.amount", _("Charge amount must be a positive number of yuan."))
         clean.append(Charge(charge.category, amount, (charge.description or "")[:100]))
     return clean
 
@@ -95,13 +95,9 @@ def _institution_scope(actor: Actor) -> tuple[set[int], set[int]]:
     return departments, practitioners
 
 
-def _audit_row(actor: Actor, patient_id: int, object_type: str, object_id, now) -> AuditEvent:
-    m = actor.membership
-    return AuditEvent(
-        at=now, user_id=actor.user_id, username=actor.username, membership_id=m.pk, institution_id=m.institution_id,
-        role=m.role, patient_id=patient_id, object_type=object_type, object_id=str(object_id),
-        action=Action.CREATE, outcome=Outcome.SUCCESS, basis="care", source=actor.source,
-    )
+def _created(actor: Actor, patient_id: int, object_type: str, object_id, action: str = Action.CREATE) -> AuditEvent:
+    return audit_row(actor, patient_id=patient_id, object_type=object_type, object_id=object_id, action=action,
+                     decision=Decision(Basis.CARE))
 
 
 def do_record_visits(actor: Actor, visits: list[Visit]) -> list[Encounter]:
@@ -111,13 +107,13 @@ def do_record_visits(actor: Actor, visits: list[Visit]) -> list[Encounter]:
         try:
             check_visit(actor, visit, departments, practitioners)
         except ActionError as exc:
-            raise ActionError(errors={f"visits[{i}].{k}": v for k, v in exc.errors.items()}) from None
+            raise ActionError(errors={f"visits.{i}.{k}": v for k, v in exc.errors.items()}) from None
     patient_ids = {v.patient_id for v in visits}
     allowed = set(visible(actor, Patient.objects.filter(pk__in=patient_ids)).values_list("pk", flat=True))
     for i, visit in enumerate(visits):
         if visit.patient_id not in allowed:
-            raise ActionError(f"visits[{i}].patient_id", _("Patient not found."))
-    now = timezone.now()
+            _deny_unseen(actor, visit.patient_id)
+            raise ActionError(f"visits.{i}.patient_id", _("Patient not found."))
     with transaction.atomic():
         encounters = Encounter.objects.bulk_create(
             [
@@ -138,7 +134,7 @@ def do_record_visits(actor: Actor, visits: list[Visit]) -> list[Encounter]:
                                           source_type="encounter", source_id=enc.pk, since=visit.start))
             charges += [ChargeItem(encounter=enc, category=c.category, amount=c.amount, description=c.description,
                                    charged_at=visit.start) for c in visit.charges]
-            audits.append(_audit_row(actor, enc.patient_id, "encounter", enc.pk, now))
+            audits.append(_created(actor, enc.patient_id, "encounter", enc.pk))
         EncounterEvent.objects.bulk_create(events)
         CareRelation.objects.bulk_create(relations)
         ChargeItem.objects.bulk_create(charges)
@@ -149,10 +145,19 @@ def do_record_visits(actor: Actor, visits: list[Visit]) -> list[Encounter]:
 def do_open_encounter(actor: Actor, visit: Visit) -> Encounter:
     departments, practitioners = _institution_scope(actor)
     if decide(actor, visit.patient_id) is None:
+        _deny_unseen(actor, visit.patient_id)
         raise ActionError("patient_id", _("Patient not found."))
     check_visit(actor, visit, departments, practitioners)  # errors named by the visit's own fields
     (encounter,) = do_record_visits(actor, [visit])
     return encounter
+
+
+def _deny_unseen(actor: Actor, patient_id) -> None:
+    """An encounter for a patient the actor may not see (or who does not exist): audited as denied; the
+    caller answers "patient not found" either way."""
+    known = isinstance(patient_id, int) and 0 < patient_id < 2**63
+    audit(actor, patient_id=patient_id if known else None, object_type="encounter", action=Action.CREATE,
+          outcome=Outcome.DENIED)
 
 
 def _refuse(actor: Actor, encounter: Encounter, message: str):
@@ -177,7 +182,7 @@ def do_add_charges(actor: Actor, encounter: Encounter, charges: list[Charge]) ->
         )
         EncounterEvent.objects.create(encounter=encounter, kind="charged", at=now, user_id=actor.user_id,
                                       membership_id=actor.membership.pk, data={"items": len(items)})
-        AuditEvent.objects.bulk_create([_audit_row(actor, encounter.patient_id, "charge", i.pk, now) for i in items])
+        AuditEvent.objects.bulk_create([_created(actor, encounter.patient_id, "charge", i.pk) for i in items])
     return items
 
 
@@ -195,8 +200,6 @@ def do_close_encounter(actor: Actor, encounter: Encounter, end: datetime | None 
             raise ActionError("end", _("This encounter is already closed."))
         EncounterEvent.objects.create(encounter=encounter, kind="closed", at=end, user_id=actor.user_id,
                                       membership_id=actor.membership.pk)
-        row = _audit_row(actor, encounter.patient_id, "encounter", encounter.pk, timezone.now())
-        row.action = Action.UPDATE
-        row.save()
+        _created(actor, encounter.patient_id, "encounter", encounter.pk, action=Action.UPDATE).save()
     encounter.end = end
     return encounter

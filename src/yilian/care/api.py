@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import AwareDatetime, ConfigDict
 
 from yilian.access.gate import access_object
@@ -88,7 +88,7 @@ def open_(request, payload: EncounterIn):
     visit = Visit(patient_id=payload.patient_id, department_id=payload.department_id, start=payload.start,
                   klass=payload.klass.value, end=payload.end, practitioner_id=payload.practitioner_id,
                   charges=_charges(payload.charges))
-    return 201, _out(do_open_encounter(actor, visit))
+    return Status(201, _out(do_open_encounter(actor, visit)))
 
 
 @router.get("/{int:encounter_id}", response=EncounterOut, summary="One encounter (404 when missing or not yours)",
@@ -111,7 +111,7 @@ def add_charges(request, encounter_id: int, payload: ChargesIn):
     actor = api_actor(request, Cap.RECORD_VISIT)
     encounter = _own(actor, encounter_id)
     do_add_charges(actor, encounter, _charges(payload.charges))
-    return 201, _out(encounter)
+    return Status(201, _out(encounter))
 
 
 @router.post("/{int:encounter_id}/close", response=EncounterOut, summary="Close an encounter",

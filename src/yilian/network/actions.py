@@ -87,7 +87,7 @@ class NewMembership:
 
 
 def _prefixed(i: int, exc: ActionError) -> ActionError:
-    return ActionError(errors={f"items[{i}].{k}": v for k, v in exc.errors.items()})
+    return ActionError(errors={f"items.{i}.{k}": v for k, v in exc.errors.items()})
 
 
 def check_configure(actor: Actor) -> None:
@@ -184,9 +184,9 @@ def do_create_institutions(actor: Actor, consortium: Consortium, items: Sequence
     seen_names: set[str] = set()
     for i, c in enumerate(clean):
         if c.code in taken_codes or c.code in seen_codes:
-            raise ActionError(f"items[{i}].code", _("An institution with this code already exists."))
+            raise ActionError(f"items.{i}.code", _("An institution with this code already exists."))
         if c.name in taken_names or c.name in seen_names:
-            raise ActionError(f"items[{i}].name", _("An institution with this name already exists in the consortium."))
+            raise ActionError(f"items.{i}.name", _("An institution with this name already exists in the consortium."))
         seen_codes.add(c.code)
         seen_names.add(c.name)
     rows = [
@@ -206,7 +206,7 @@ def do_create_institution(actor: Actor, consortium: Consortium, data: NewInstitu
     try:
         (institution,) = do_create_institutions(actor, consortium, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items[0]."): v for k, v in exc.errors.items()}) from None
+        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
     return institution
 
 
@@ -241,7 +241,7 @@ def do_create_departments(actor: Actor, items: Sequence[NewDepartment]) -> list[
     for i, c in enumerate(clean):
         key = (c.institution_id, c.name)
         if key in taken:
-            raise ActionError(f"items[{i}].name", _("This institution already has a department with this name."))
+            raise ActionError(f"items.{i}.name", _("This institution already has a department with this name."))
         taken.add(key)
     try:
         with transaction.atomic():
@@ -256,7 +256,7 @@ def do_create_department(actor: Actor, data: NewDepartment) -> Department:
     try:
         (department,) = do_create_departments(actor, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items[0]."): v for k, v in exc.errors.items()}) from None
+        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
     return department
 
 
@@ -312,7 +312,7 @@ def do_create_staff_many(actor: Actor, items: Sequence[NewStaff]) -> list[Staff]
     seen: set[str] = set()
     for i, c in enumerate(clean):
         if c.username in taken or c.username in seen:
-            raise ActionError(f"items[{i}].username", _("This user name is already taken."))
+            raise ActionError(f"items.{i}.username", _("This user name is already taken."))
         seen.add(c.username)
     usable = [i for i, c in enumerate(clean) if c.password]
     hashes = dict(zip(usable, _hash_passwords([clean[i].password for i in usable]), strict=True))
@@ -339,7 +339,7 @@ def do_create_staff(actor: Actor, data: NewStaff) -> Staff:
     try:
         (staff,) = do_create_staff_many(actor, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items[0]."): v for k, v in exc.errors.items()}) from None
+        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
     return staff
 
 
@@ -392,7 +392,7 @@ def do_grant_memberships(actor: Actor, items: Sequence[NewMembership]) -> list[M
             raise _prefixed(i, exc) from None
         key = (item.staff_id, item.institution_id, item.department_id, item.role)
         if key in existing:
-            raise ActionError(f"items[{i}].role", _("This staff member already holds this role there."))
+            raise ActionError(f"items.{i}.role", _("This staff member already holds this role there."))
         existing.add(key)
         if item.role in ADMIN_ROLES:
             admin_roles.setdefault(item.staff_id, set()).add(item.role)
@@ -410,5 +410,5 @@ def do_grant_membership(actor: Actor, data: NewMembership) -> Membership:
     try:
         (membership,) = do_grant_memberships(actor, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items[0]."): v for k, v in exc.errors.items()}) from None
+        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
     return membership

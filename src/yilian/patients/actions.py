@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yilian.access.actions import do_record_care
-from yilian.access.gate import Decision, audit
-from yilian.access.models import Action, AuditEvent, Basis, CareRelation, Outcome
+from yilian.access.gate import Decision, audit, audit_row
+from yilian.access.models import Action, AuditEvent, Basis, CareRelation
 from yilian.errors import ActionError
 from yilian.network.acting import Actor
 from yilian.network.roles import Cap
@@ -56,10 +56,12 @@ def check_register(actor: Actor, data: NewPatient) -> NewPatient:
             if sex in (Sex.MALE, Sex.FEMALE) and sex != parsed.sex:
                 errors["sex"] = _("Sex does not match the resident ID.")
             born, sex = born or parsed.birth_date, sex or parsed.sex
-    if sex not in Sex.values:
+    rid_failed = "resident_id" in errors  # the ID was meant to give sex and birth date: say only that
+    if sex not in Sex.values and not (rid_failed and not sex):
         errors.setdefault("sex", _("Sex: choose one of unknown, male, female, unspecified."))
     if born is None:
-        errors.setdefault("birth_date", _("Date of birth is required when there is no resident ID."))
+        if not rid_failed:
+            errors.setdefault("birth_date", _("Date of birth is required when there is no resident ID."))
     elif born > timezone.localdate() or born.year < 1880:
         errors.setdefault("birth_date", _("Date of birth must be a past date after 1880."))
     phone = (data.phone or "").strip().replace(" ", "")
@@ -120,18 +122,13 @@ def do_check_in(actor: Actor, resident_id: str) -> Patient:
 
 def _created_audit(actor: Actor, patient_id: int, now, action: str = Action.CREATE, reason: str = "") -> AuditEvent:
     """The row `audit(..., decision=Decision(Basis.CARE))` writes, built for a bulk insert."""
-    m = actor.membership
-    return AuditEvent(
-        at=now, user_id=actor.user_id, username=actor.username, membership_id=m.pk if m else None,
-        institution_id=m.institution_id if m else None, role=m.role if m else "", patient_id=patient_id,
-        object_type="patient", object_id=str(patient_id), action=action, outcome=Outcome.SUCCESS,
-        basis=Basis.CARE, reason=reason, source=actor.source,
-    )
+    return audit_row(actor, patient_id=patient_id, object_type="patient", object_id=patient_id, action=action,
+                     decision=Decision(Basis.CARE), reason=reason)
 
 
 def do_register_patients(actor: Actor, items: list[NewPatient]) -> list[Patient]:
     """Register many patients at the actor's institution: `check_register` for each (errors prefixed
-    `patients[i].`), one care relationship and one audit row per patient, as `do_register_patient` writes."""
+    `patients.i.`), one care relationship and one audit row per patient, as `do_register_patient` writes."""
     if not actor.can(Cap.REGISTER):
         raise ActionError("role", _("Your role may not register patients."))
     clean: list[NewPatient] = []
@@ -139,13 +136,13 @@ def do_register_patients(actor: Actor, items: list[NewPatient]) -> list[Patient]
         try:
             clean.append(check_register(actor, item))
         except ActionError as exc:
-            raise ActionError(errors={f"patients[{i}].{k}": v for k, v in exc.errors.items()}) from None
+            raise ActionError(errors={f"patients.{i}.{k}": v for k, v in exc.errors.items()}) from None
     rids = [c.resident_id for c in clean if c.resident_id]
     taken = set(Patient.objects.filter(resident_id__in=rids).values_list("resident_id", flat=True)) if rids else set()
     seen: set[str] = set()
     for i, c in enumerate(clean):
         if c.resident_id and (c.resident_id in taken or c.resident_id in seen):
-            raise ActionError(f"patients[{i}].resident_id", _("A patient with this resident ID is already registered."))
+            raise ActionError(f"patients.{i}.resident_id", _("A patient with this resident ID is already registered."))
         seen.add(c.resident_id)
     now = timezone.now()
     try:
@@ -176,13 +173,13 @@ def do_check_in_many(actor: Actor, resident_ids: list[str]) -> list[Patient]:
         try:
             rids.append(check_check_in(actor, value))
         except ActionError as exc:
-            raise ActionError(errors={f"resident_ids[{i}].{k}": v for k, v in exc.errors.items()}) from None
+            raise ActionError(errors={f"resident_ids.{i}.{k}": v for k, v in exc.errors.items()}) from None
     now = timezone.now()
     with transaction.atomic():
         found = {p.resident_id: p for p in Patient.objects.filter(resident_id__in=set(rids))}
         for i, rid in enumerate(rids):
             if rid not in found:
-                raise ActionError(f"resident_ids[{i}].resident_id",
+                raise ActionError(f"resident_ids.{i}.resident_id",
                                   _("No patient with this resident ID; register them first."))
         patients = [found[rid] for rid in rids]
         CareRelation.objects.bulk_create(

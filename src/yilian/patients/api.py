@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from yilian.network.apiauth import ActingRole, api_actor
@@ -62,7 +62,7 @@ def list_(request, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, 
 @router.post("", response={201: PatientOut}, summary="Register a patient", auth=ActingRole(Cap.REGISTER))
 def register(request, payload: PatientIn):
     patient = do_register_patient(api_actor(request, Cap.REGISTER), NewPatient(**payload.dict()))
-    return 201, _out(patient)
+    return Status(201, _out(patient))
 
 
 @router.post("/check-in", response=PatientOut, summary="Check a registered patient in by resident ID",

@@ -18,7 +18,8 @@ def mask_phone(value: str | None) -> str:
 
 
 def mask_name(value: str | None) -> str:
-    """张伟 → 张*, 张小伟 → 张*伟, 欧阳小明 → 欧**明; a name with · keeps its first part."""
+    """张伟 → 张*, 张小伟 → 张*伟, 欧阳小明 → 欧**明, 阿依·买买提 → 阿****提: the first and last characters
+    stay (two-character names keep the first only), everything between is masked, · included."""
     if not value:
         return ""
     if len(value) == 1:

@@ -2,9 +2,10 @@
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from yilian.network.acting import SESSION_KEY, active_memberships, requires
@@ -27,13 +28,11 @@ class LoginView(auth_views.LoginView):
 def choose_membership(request):
     memberships = list(active_memberships(request.user))
     if request.method == "POST":
-        try:
-            chosen = int(request.POST.get("membership", ""))
-        except ValueError:
-            return HttpResponseBadRequest("membership")
-        if chosen not in {m.pk for m in memberships}:
-            return HttpResponseBadRequest("membership")
-        request.session[SESSION_KEY] = chosen
+        chosen = request.POST.get("membership", "")
+        if not chosen.isdigit() or int(chosen) not in {m.pk for m in memberships}:
+            return render(request, "web/choose_membership.html",
+                          {"choices": memberships, "error": _("Choose one of your own active roles.")}, status=400)
+        request.session[SESSION_KEY] = int(chosen)
         target = request.POST.get("next") or "/"
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
             target = "/"

@@ -153,3 +153,15 @@ def test_audit_time_is_aware_utc(owner, patient):
     row = AuditEvent.objects.latest("pk")
     assert timezone.is_aware(row.at)
     assert abs(timezone.now() - row.at) < timedelta(seconds=10)
+
+
+def test_an_ended_care_relationship_no_longer_opens_the_record(owner, patient):
+    from yilian.access.models import CareRelation
+
+    assert basis(owner, patient) == Basis.CARE
+    CareRelation.objects.filter(patient=patient).update(until=timezone.now() - timedelta(seconds=1))
+    assert basis(owner, patient) is None
+    assert decide_many(f.actor(owner), [patient.pk]) == {}
+    assert not visible(f.actor(owner), Patient.objects.filter(pk=patient.pk)).exists()
+    CareRelation.objects.filter(patient=patient).update(until=timezone.now() + timedelta(days=1))
+    assert basis(owner, patient) == Basis.CARE

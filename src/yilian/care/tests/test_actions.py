@@ -30,6 +30,11 @@ def refused(call, *args, **kwargs) -> dict[str, str]:
     return exc.value.errors
 
 
+def visit_for_id(net, patient_id: int) -> Visit:
+    return Visit(patient_id=patient_id, department_id=net.department(net.village).pk,
+                 start=timezone.now() - timedelta(hours=2))
+
+
 def visit(net, patient, **overrides) -> Visit:
     data = {"patient_id": patient.pk, "department_id": net.department(net.county).pk,
             "start": timezone.now() - timedelta(hours=2)}
@@ -66,13 +71,13 @@ def test_a_finished_visit_has_both_events(net, owner, patient):
     ({"end": timezone.now() - timedelta(days=1)}, "end"),
     ({"end": datetime(2030, 1, 1)}, "end"),
     ({"end": "tomorrow"}, "end"),
-    ({"charges": [Charge("caviar", "1")]}, "charges[0].category"),
-    ({"charges": [Charge("lab", "1"), Charge("lab", "0")]}, "charges[1].amount"),
-    ({"charges": [Charge("lab", "-5")]}, "charges[0].amount"),
-    ({"charges": [Charge("lab", "abc")]}, "charges[0].amount"),
-    ({"charges": [Charge("lab", "NaN")]}, "charges[0].amount"),
-    ({"charges": [Charge("lab", "Infinity")]}, "charges[0].amount"),
-    ({"charges": [Charge("lab", "10000000")]}, "charges[0].amount"),
+    ({"charges": [Charge("caviar", "1")]}, "charges.0.category"),
+    ({"charges": [Charge("lab", "1"), Charge("lab", "0")]}, "charges.1.amount"),
+    ({"charges": [Charge("lab", "-5")]}, "charges.0.amount"),
+    ({"charges": [Charge("lab", "abc")]}, "charges.0.amount"),
+    ({"charges": [Charge("lab", "NaN")]}, "charges.0.amount"),
+    ({"charges": [Charge("lab", "Infinity")]}, "charges.0.amount"),
+    ({"charges": [Charge("lab", "10000000")]}, "charges.0.amount"),
 ])
 def test_open_encounter_bad_input(net, owner, patient, overrides, field):
     assert field in refused(do_open_encounter, f.actor(owner), visit(net, patient, **overrides))
@@ -84,10 +89,22 @@ def test_department_of_another_institution_is_refused(net, owner, patient):
     assert set(errors) == {"department_id"}
 
 
-def test_patient_not_in_care_is_not_found(net, outsider, patient):
-    errors = refused(do_open_encounter, f.actor(outsider),
-                     visit(net, patient, department_id=net.department(net.village).pk))
-    assert set(errors) == {"patient_id"}
+def test_patient_not_in_care_is_not_found_and_the_attempt_is_audited(net, outsider, patient):
+    before = row_counts()
+    with pytest.raises(ActionError) as exc:
+        do_open_encounter(f.actor(outsider), visit(net, patient, department_id=net.department(net.village).pk))
+    assert set(exc.value.errors) == {"patient_id"}
+    assert row_counts() == before
+    row = AuditEvent.objects.get(outcome="denied")
+    assert (row.patient_id, row.object_type, row.action, row.membership_id) == (
+        patient.pk, "encounter", "create", outsider.pk)
+
+
+def test_missing_patient_answers_like_a_forbidden_one(net, outsider):
+    with pytest.raises(ActionError) as exc:
+        do_open_encounter(f.actor(outsider), visit_for_id(net, 10**12))
+    assert set(exc.value.errors) == {"patient_id"}
+    assert AuditEvent.objects.filter(outcome="denied", object_type="encounter").count() == 1
 
 
 def test_colleague_with_grant_may_open_an_encounter_at_home(net, colleague, patient):
@@ -107,7 +124,7 @@ def test_batch_is_all_or_nothing(net, owner, registrar, patient):
     before = row_counts("access.AuditEvent")
     with pytest.raises(ActionError) as exc:
         do_record_visits(f.actor(owner), [visit(net, patient), visit(net, other, klass="spa")])
-    assert set(exc.value.errors) == {"visits[1].klass"}
+    assert set(exc.value.errors) == {"visits.1.klass"}
     assert row_counts("access.AuditEvent") == before
     encounters = do_record_visits(f.actor(owner), [visit(net, patient), visit(net, other)])
     assert [e.patient_id for e in encounters] == [patient.pk, other.pk]
@@ -118,7 +135,8 @@ def test_batch_refuses_a_patient_out_of_scope(net, owner, outsider, patient):
     stranger = f.register_patient(f.make_membership(net.village, Role.REGISTRAR))
     with pytest.raises(ActionError) as exc:
         do_record_visits(f.actor(owner), [visit(net, patient), visit(net, stranger)])
-    assert set(exc.value.errors) == {"visits[1].patient_id"}
+    assert set(exc.value.errors) == {"visits.1.patient_id"}
+    assert AuditEvent.objects.filter(outcome="denied", patient_id=stranger.pk).count() == 1
     assert not Encounter.objects.exists()
 
 

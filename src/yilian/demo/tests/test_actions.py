@@ -63,7 +63,7 @@ def test_institution_checks(site):
             NewInstitution(code="T-04", name="乙村卫生室X", short_name="乙", kind="village", division_code="13059",
                            parent_code="NOPE"),
         ])
-    assert set(exc.value.errors) == {"items[1].division_code", "items[1].parent_code"}
+    assert set(exc.value.errors) == {"items.1.division_code", "items.1.parent_code"}
     assert not Institution.objects.filter(code="T-03").exists()  # all or nothing
     with pytest.raises(ActionError) as exc:
         do_create_institution(SYSTEM, site["consortium"], NewInstitution(
@@ -77,13 +77,13 @@ def test_staff_passwords_and_admin_separation(site):
     assert "password" in exc.value.errors
     with pytest.raises(ActionError) as exc:
         do_create_staff_many(SYSTEM, [NewStaff("t.a", "甲", "resident"), NewStaff("t.a", "乙", "resident")])
-    assert "items[1].username" in exc.value.errors
+    assert "items.1.username" in exc.value.errors
     (admin,) = do_create_staff_many(SYSTEM, [NewStaff("t.admin", "管理员", "administrator")])
     assert not admin.user.has_usable_password()
     do_grant_membership(SYSTEM, NewMembership(admin.pk, site["lead"].pk, "sysadmin"))
     with pytest.raises(ActionError) as exc:
         do_grant_memberships(SYSTEM, [NewMembership(admin.pk, site["lead"].pk, "auditor")])
-    assert "items[0].role" in exc.value.errors
+    assert "items.0.role" in exc.value.errors
     with pytest.raises(ActionError) as exc:
         do_grant_membership(SYSTEM, NewMembership(admin.pk, site["lead"].pk, "doctor", department_id=site["dept"].pk))
     assert "department_id" in exc.value.errors
@@ -98,10 +98,10 @@ def test_register_patients_checks_each_and_writes_care_and_audit(site):
     actor = site["actor"]
     with pytest.raises(ActionError) as exc:
         do_register_patients(actor, [_new(0), _new(1, name="<bad>")])
-    assert list(exc.value.errors) == ["patients[1].name"]
+    assert list(exc.value.errors) == ["patients.1.name"]
     with pytest.raises(ActionError) as exc:
         do_register_patients(actor, [_new(0), _new(0)])
-    assert "patients[1].resident_id" in exc.value.errors
+    assert "patients.1.resident_id" in exc.value.errors
     assert not Patient.objects.filter(resident_id=_new(0).resident_id).exists()
     patients = do_register_patients(actor, [_new(0), _new(1), NewPatient(name="无证人", sex="2",
                                                                          birth_date=date(1970, 5, 6))])
@@ -111,7 +111,7 @@ def test_register_patients_checks_each_and_writes_care_and_audit(site):
         assert (row.action, row.basis, row.membership_id) == ("create", "care", actor.membership.pk)
     with pytest.raises(ActionError) as exc:
         do_register_patients(actor, [_new(1)])
-    assert "patients[0].resident_id" in exc.value.errors
+    assert "patients.0.resident_id" in exc.value.errors
 
 
 def test_check_in_many_matches_the_single_form(site):
@@ -119,10 +119,10 @@ def test_check_in_many_matches_the_single_form(site):
     lead = site["lead_actor"]
     with pytest.raises(ActionError) as exc:
         do_check_in_many(lead, [a.resident_id, residentid.make("130599", date(1961, 2, 3), 5)])
-    assert "resident_ids[1].resident_id" in exc.value.errors
+    assert "resident_ids.1.resident_id" in exc.value.errors
     with pytest.raises(ActionError) as exc:
         do_check_in_many(lead, ["123"])
-    assert "resident_ids[0].resident_id" in exc.value.errors
+    assert "resident_ids.0.resident_id" in exc.value.errors
     do_check_in(lead, a.resident_id)
     assert [p.pk for p in do_check_in_many(lead, [a.resident_id, b.resident_id])] == [a.pk, b.pk]
     assert CareRelation.objects.filter(source_type="check_in", institution=site["lead"], patient=a).count() == 1

@@ -174,3 +174,11 @@ def test_break_glass_lookup_gives_an_id_only(patient):
     assert patient_id_for_break_glass(patient.resident_id) == patient.pk
     assert patient_id_for_break_glass("") is None
     assert patient_id_for_break_glass("11010519491231002X") is None
+
+
+def test_a_bad_resident_id_is_the_only_error_when_it_was_to_give_birth_date_and_sex(registrar):
+    data = f.new_patient()
+    data.resident_id, data.birth_date, data.sex = data.resident_id[:17] + "Z", None, ""
+    assert set(errors_of(data, registrar)) == {"resident_id"}
+    data.resident_id = ""
+    assert set(errors_of(data, registrar)) == {"birth_date", "sex"}

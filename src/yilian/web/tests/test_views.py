@@ -84,6 +84,7 @@ def test_choosing_a_membership_that_is_not_yours_is_refused(client, net, owner, 
     for bad in (outsider.pk, "abc", ""):
         resp = client.post(reverse("web:choose_membership"), {"membership": bad})
         assert resp.status_code == 400
+        assert 'id="membership-errors"' in resp.content.decode()
         assert SESSION_KEY not in client.session
 
 
