@@ -107,7 +107,7 @@ def do_record_visits(actor: Actor, visits: list[Visit]) -> list[Encounter]:
         try:
             check_visit(actor, visit, departments, practitioners)
         except ActionError as exc:
-            raise ActionError(errors={f"visits.{i}.{k}": v for k, v in exc.errors.items()}) from None
+            raise exc.prefixed(f"visits.{i}") from None
     patient_ids = {v.patient_id for v in visits}
     allowed = set(visible(actor, Patient.objects.filter(pk__in=patient_ids)).values_list("pk", flat=True))
     for i, visit in enumerate(visits):

@@ -86,10 +86,6 @@ class NewMembership:
     department_id: int | None = None
 
 
-def _prefixed(i: int, exc: ActionError) -> ActionError:
-    return ActionError(errors={f"items.{i}.{k}": v for k, v in exc.errors.items()})
-
-
 def check_configure(actor: Actor) -> None:
     if actor != SYSTEM and not actor.can(Cap.CONFIGURE):
         raise ActionError("role", _("Your role may not configure the network."))
@@ -176,7 +172,7 @@ def do_create_institutions(actor: Actor, consortium: Consortium, items: Sequence
         try:
             clean.append(check_institution(actor, consortium, item, parents))
         except ActionError as exc:
-            raise _prefixed(i, exc) from None
+            raise exc.prefixed(f"items.{i}") from None
     codes, names = [c.code for c in clean], [c.name for c in clean]
     taken_codes = set(Institution.objects.filter(code__in=codes).values_list("code", flat=True))
     taken_names = set(Institution.objects.filter(consortium=consortium, name__in=names).values_list("name", flat=True))
@@ -206,7 +202,7 @@ def do_create_institution(actor: Actor, consortium: Consortium, data: NewInstitu
     try:
         (institution,) = do_create_institutions(actor, consortium, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
+        raise exc.unprefixed("items.0") from None
     return institution
 
 
@@ -236,7 +232,7 @@ def do_create_departments(actor: Actor, items: Sequence[NewDepartment]) -> list[
         try:
             clean.append(check_department(actor, item, ids))
         except ActionError as exc:
-            raise _prefixed(i, exc) from None
+            raise exc.prefixed(f"items.{i}") from None
     taken = set(Department.objects.filter(institution_id__in=ids).values_list("institution_id", "name"))
     for i, c in enumerate(clean):
         key = (c.institution_id, c.name)
@@ -256,7 +252,7 @@ def do_create_department(actor: Actor, data: NewDepartment) -> Department:
     try:
         (department,) = do_create_departments(actor, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
+        raise exc.unprefixed("items.0") from None
     return department
 
 
@@ -305,7 +301,7 @@ def do_create_staff_many(actor: Actor, items: Sequence[NewStaff]) -> list[Staff]
         try:
             clean.append(check_staff(actor, item))
         except ActionError as exc:
-            raise _prefixed(i, exc) from None
+            raise exc.prefixed(f"items.{i}") from None
     User = get_user_model()
     names = [c.username for c in clean]
     taken = set(User.objects.filter(username__in=names).values_list("username", flat=True))
@@ -339,7 +335,7 @@ def do_create_staff(actor: Actor, data: NewStaff) -> Staff:
     try:
         (staff,) = do_create_staff_many(actor, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
+        raise exc.unprefixed("items.0") from None
     return staff
 
 
@@ -389,7 +385,7 @@ def do_grant_memberships(actor: Actor, items: Sequence[NewMembership]) -> list[M
             check_membership(actor, item, staff_ids=staff_ids, institution_ids=institution_ids,
                              departments=departments, admin_roles=admin_roles)
         except ActionError as exc:
-            raise _prefixed(i, exc) from None
+            raise exc.prefixed(f"items.{i}") from None
         key = (item.staff_id, item.institution_id, item.department_id, item.role)
         if key in existing:
             raise ActionError(f"items.{i}.role", _("This staff member already holds this role there."))
@@ -410,5 +406,5 @@ def do_grant_membership(actor: Actor, data: NewMembership) -> Membership:
     try:
         (membership,) = do_grant_memberships(actor, [data])
     except ActionError as exc:
-        raise ActionError(errors={k.removeprefix("items.0."): v for k, v in exc.errors.items()}) from None
+        raise exc.unprefixed("items.0") from None
     return membership

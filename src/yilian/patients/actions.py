@@ -136,7 +136,7 @@ def do_register_patients(actor: Actor, items: list[NewPatient]) -> list[Patient]
         try:
             clean.append(check_register(actor, item))
         except ActionError as exc:
-            raise ActionError(errors={f"patients.{i}.{k}": v for k, v in exc.errors.items()}) from None
+            raise exc.prefixed(f"patients.{i}") from None
     rids = [c.resident_id for c in clean if c.resident_id]
     taken = set(Patient.objects.filter(resident_id__in=rids).values_list("resident_id", flat=True)) if rids else set()
     seen: set[str] = set()
@@ -165,7 +165,7 @@ def do_register_patients(actor: Actor, items: list[NewPatient]) -> list[Patient]
 
 def do_check_in_many(actor: Actor, resident_ids: list[str]) -> list[Patient]:
     """Check many patients in at the actor's institution (`check_check_in` for each, errors prefixed
-    `resident_ids[i].`): one care relationship per patient (kept if it exists) and one audit row each."""
+    `resident_ids.i.`): one care relationship per patient (kept if it exists) and one audit row each."""
     if not actor.can(Cap.REGISTER):
         raise ActionError("role", _("Your role may not check patients in."))
     rids: list[str] = []
@@ -173,7 +173,7 @@ def do_check_in_many(actor: Actor, resident_ids: list[str]) -> list[Patient]:
         try:
             rids.append(check_check_in(actor, value))
         except ActionError as exc:
-            raise ActionError(errors={f"resident_ids.{i}.{k}": v for k, v in exc.errors.items()}) from None
+            raise exc.prefixed(f"resident_ids.{i}") from None
     now = timezone.now()
     with transaction.atomic():
         found = {p.resident_id: p for p in Patient.objects.filter(resident_id__in=set(rids))}
