@@ -40,6 +40,7 @@ class Placement(NamedTuple):
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("county.doctor", "doctor", "general_2", "县人民医院 心血管内科 医生（主治医师）"),
     DemoLogin("county.nurse", "nurse", "general_2", "县人民医院 心血管内科 护士（主管护师）"),
+    DemoLogin("county.technician", "technician", "general_2", "县人民医院 医学检验科 技师（主管技师）"),
     DemoLogin("county.registrar", "registrar", "general_2", "县人民医院 门诊挂号 登记员"),
     DemoLogin("tcm.doctor", "doctor", "tcm", "县中医院 中医内科 医生（副主任医师）"),
     DemoLogin("mch.doctor", "doctor", "mch", "县妇幼保健院 儿科 医生（主治医师）"),
@@ -56,6 +57,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
 PLACEMENTS: dict[str, tuple[Placement, ...]] = {
     "county.doctor": (Placement("county", "心血管内科", "doctor", "attending"),),
     "county.nurse": (Placement("county", "心血管内科", "nurse", "nurse_in_charge"),),
+    "county.technician": (Placement("county", "医学检验科", "technician", "technician_in_charge"),),
     "county.registrar": (Placement("county", None, "registrar", "administrator"),),
     "tcm.doctor": (Placement("tcm", "中医内科", "doctor", "assoc_chief_physician"),),
     "mch.doctor": (Placement("mch", "儿科", "doctor", "attending"),),
