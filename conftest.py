@@ -6,6 +6,7 @@ doctor at another institution holding an active grant for the patient (`revoked_
 """
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from yilian.network.roles import Role
@@ -106,7 +107,14 @@ def auditor(net):
 def client_as(db):
     """`client_as(membership)`: a fresh test client logged in and acting as that membership."""
 
-    def make(membership, **defaults) -> Client:
-        return f.log_in(Client(**defaults), membership)
+    def make(membership, language: str | None = None, **defaults) -> Client:
+        """`language="en"` chooses English as a user does: the switch's cookie for pages, and the
+        Accept-Language header for the API."""
+        if language:
+            defaults.setdefault("HTTP_ACCEPT_LANGUAGE", language)
+        client = Client(**defaults)
+        if language:
+            client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        return f.log_in(client, membership)
 
     return make

@@ -9,7 +9,7 @@ from django.apps import apps
 WRITTEN_MODELS = ("patients.Patient", "access.CareRelation", "access.Grant", "access.BreakGlass",
                   "care.Encounter", "care.ChargeItem", "care.EncounterEvent")
 
-LANGUAGES = {"zh": {}, "en": {"HTTP_ACCEPT_LANGUAGE": "en"}}
+LANGUAGES = {"zh": {}, "en": {"language": "en"}}  # keyword arguments for the client_as fixture
 
 
 def row_counts(*extra: str) -> dict[str, int]:

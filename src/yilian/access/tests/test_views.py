@@ -175,7 +175,7 @@ def test_security_admin_reviews_break_glass(client_as, secadmin, outsider, patie
 
 def test_second_review_is_refused(client_as, secadmin, outsider, patient):
     glass = f.break_glass(outsider, patient)
-    client = client_as(secadmin, HTTP_ACCEPT_LANGUAGE="en")
+    client = client_as(secadmin, language="en")
     client.post(reverse("access:review_one", args=[glass.pk]), {"note": "ok"})
     first = BreakGlass.objects.get(pk=glass.pk).reviewed_at
     resp = client.post(reverse("access:review_one", args=[glass.pk]), {"note": "again"}, follow=True)
@@ -185,7 +185,7 @@ def test_second_review_is_refused(client_as, secadmin, outsider, patient):
 
 
 def test_review_of_a_missing_record(client_as, secadmin):
-    resp = client_as(secadmin, HTTP_ACCEPT_LANGUAGE="en").post(reverse("access:review_one", args=[999]), follow=True)
+    resp = client_as(secadmin, language="en").post(reverse("access:review_one", args=[999]), follow=True)
     assert contains(resp, "No such break-glass record")
 
 

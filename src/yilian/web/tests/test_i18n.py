@@ -4,6 +4,7 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.conf import settings
 from django.utils import translation
 
 import yilian
@@ -35,10 +36,11 @@ def test_compiled_catalogue_matches_the_source():
 
 
 @pytest.mark.django_db
-def test_login_page_is_chinese_by_default_and_english_on_request(client):
+def test_login_page_is_chinese_by_default_and_english_when_chosen(client):
     zh = client.get("/login/").content.decode()
     assert "登录" in zh and 'lang="zh-hans"' in zh
-    en = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    en = client.get("/login/").content.decode()
     assert "Log in" in en and 'lang="en"' in en
 
 

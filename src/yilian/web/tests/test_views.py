@@ -187,11 +187,17 @@ def test_healthz(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("header", [{"HTTP_ACCEPT_LANGUAGE": "en"}, {}])
-def test_language_follows_the_browser(client, db, header):
+@pytest.mark.parametrize("header", [{"HTTP_ACCEPT_LANGUAGE": "en"}, {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}, {}])
+def test_pages_are_chinese_whatever_the_browser_says(client, db, header):
     resp = client.get(reverse("web:login"), **header)
-    expected = "en" if header else "zh-hans"
-    assert contains(resp, f'<html lang="{expected}"')
+    assert contains(resp, '<html lang="zh-hans"')
+
+
+@pytest.mark.parametrize("header, expected", [({"HTTP_ACCEPT_LANGUAGE": "en"}, "Log in first."), ({}, "请先登录。")])
+def test_the_api_follows_accept_language(client, db, header, expected):
+    resp = client.get("/api/v1/patients", **header)
+    assert resp.status_code == 401
+    assert resp.json()["errors"][0]["message"] == expected
 
 
 def test_language_cookie_wins(client, db):
