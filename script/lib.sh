@@ -21,9 +21,9 @@ apt_install() {
 }
 
 pick_python() {
-  for py in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+  for py in "${PYTHON:-}" python3 python3.11 python3.12 python3.13; do
     [ -n "$py" ] && command -v "$py" >/dev/null || continue
-    if "$py" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else 1)'; then echo "$py"; return 0; fi
+    if "$py" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else 1)' 2>/dev/null; then echo "$py"; return 0; fi
   done
   echo "Yilian needs Python 3.11, 3.12 or 3.13 (set PYTHON=/path/to/python3.11)" >&2
   return 1
