@@ -365,8 +365,8 @@ def check_membership(actor: Actor, data: NewMembership, *, staff_ids: set[int], 
     return data
 
 
-def do_grant_memberships(actor: Actor, items: Sequence[NewMembership]) -> list[Membership]:
-    """Grant many memberships. All or nothing."""
+def check_grants(actor: Actor, items: Sequence[NewMembership]) -> None:
+    """Every check `do_grant_memberships` makes, without writing (the admin form shows them by field)."""
     check_configure(actor)
     staff_ids = set(Staff.objects.filter(pk__in={m.staff_id for m in items}).values_list("pk", flat=True))
     institution_ids = set(
@@ -374,10 +374,7 @@ def do_grant_memberships(actor: Actor, items: Sequence[NewMembership]) -> list[M
     departments = dict(
         Department.objects.filter(pk__in={m.department_id for m in items if m.department_id is not None})
         .values_list("pk", "institution_id"))
-    admin_roles: dict[int, set[str]] = {}
-    for staff_id, role in Membership.objects.filter(staff_id__in=staff_ids, role__in=ADMIN_ROLES, active=True) \
-            .values_list("staff_id", "role"):
-        admin_roles.setdefault(staff_id, set()).add(role)
+    admin_roles = _admin_roles(staff_ids)
     existing = set(Membership.objects.filter(staff_id__in=staff_ids)
                    .values_list("staff_id", "institution_id", "department_id", "role"))
     for i, item in enumerate(items):
@@ -392,6 +389,22 @@ def do_grant_memberships(actor: Actor, items: Sequence[NewMembership]) -> list[M
         existing.add(key)
         if item.role in ADMIN_ROLES:
             admin_roles.setdefault(item.staff_id, set()).add(item.role)
+
+
+def _admin_roles(staff_ids, exclude_membership: int | None = None) -> dict[int, set[str]]:
+    """staff id → the administrator roles they hold in active memberships."""
+    out: dict[int, set[str]] = {}
+    rows = Membership.objects.filter(staff_id__in=staff_ids, role__in=ADMIN_ROLES, active=True)
+    if exclude_membership is not None:
+        rows = rows.exclude(pk=exclude_membership)
+    for staff_id, role in rows.values_list("staff_id", "role"):
+        out.setdefault(staff_id, set()).add(role)
+    return out
+
+
+def do_grant_memberships(actor: Actor, items: Sequence[NewMembership]) -> list[Membership]:
+    """Grant many memberships. All or nothing."""
+    check_grants(actor, items)
     try:
         with transaction.atomic():
             return Membership.objects.bulk_create(
@@ -408,3 +421,37 @@ def do_grant_membership(actor: Actor, data: NewMembership) -> Membership:
     except ActionError as exc:
         raise exc.unprefixed("items.0") from None
     return membership
+
+
+def check_membership_active(actor: Actor, membership: Membership, active: bool) -> None:
+    """Reactivating an administrator role must not break 三员分立, nor may one reactivate one's own."""
+    check_configure(actor)
+    if not active or membership.role not in ADMIN_ROLES:
+        return
+    others = _admin_roles({membership.staff_id}, exclude_membership=membership.pk).get(membership.staff_id, set())
+    if others - {membership.role}:
+        raise ActionError("active", _(
+            "One person may not hold two of the three administrator roles (system, security, audit)."))
+    if actor.membership is not None and actor.membership.staff_id == membership.staff_id:
+        raise ActionError("active", _("You may not grant an administrator role to yourself."))
+
+
+def do_set_membership_active(actor: Actor, membership: Membership, active: bool) -> Membership:
+    """Deactivate (the way to end a role: history stays) or reactivate a membership."""
+    check_membership_active(actor, membership, active)
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(active=active)
+    membership.active = active
+    return membership
+
+
+def do_save_network_row(actor: Actor, obj: Consortium | Institution | Department | Staff) -> None:
+    """Save an edited consortium, institution, department or staff record after the row's own validation
+    (field validators, constraints, `clean`). Creating rows goes through the `do_create_*` actions."""
+    check_configure(actor)
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        raise ActionError(errors={k: " ".join(v) for k, v in exc.message_dict.items()}) from None
+    with transaction.atomic():
+        obj.save()

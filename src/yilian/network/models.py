@@ -1,6 +1,7 @@
 """The consortium, its member institutions and departments, and the staff who work there."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -83,6 +84,14 @@ class Institution(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.parent_id is None:
+            return
+        if self.pk is not None and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("An institution cannot lead itself.")})
+        if self.parent.consortium_id != self.consortium_id:
+            raise ValidationError({"parent": _("Lead institution: choose a member of the same consortium.")})
 
     @property
     def is_grassroots(self) -> bool:
