@@ -29,6 +29,9 @@ class Patient(models.Model):
         "network.Institution", on_delete=models.PROTECT, related_name="+", verbose_name=_("registered at")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("merged into")
+    )
 
     class Meta:
         verbose_name = _("patient")
@@ -48,3 +51,128 @@ class Patient(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+
+class IdentifierType(models.TextChoices):
+    RESIDENT_ID = "resident_id", _("Resident ID (公民身份号码)")
+    INSURANCE = "insurance", _("Social insurance card (社保卡/医保)")
+    MRN = "mrn", _("Medical record number of a member (病历号)")
+    CONSORTIUM = "consortium", _("Consortium patient number (医共体患者号)")
+    HEALTH_CARD = "health_card", _("E-health card (电子健康卡)")
+    PASSPORT = "passport", _("Passport (护照)")
+    HKMO_PERMIT = "hkmo_permit", _("Hong Kong/Macau permit (港澳居民来往内地通行证)")
+    TW_PERMIT = "tw_permit", _("Taiwan permit (台湾居民来往大陆通行证)")
+
+
+class Identifier(models.Model):
+    """One identifier of a patient: (type, issuing system, value) is unique across the consortium.
+
+    `system` names the issuer: "GB11643" for resident IDs, a member's institution code for its MRNs, the
+    insuring region's code for insurance cards, the issuing country for passports."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identifiers")
+    type = models.CharField(_("type"), max_length=20, choices=IdentifierType.choices)
+    system = models.CharField(_("issuing system"), max_length=64)
+    value = models.CharField(_("value"), max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("identifier")
+        verbose_name_plural = _("identifiers")
+        constraints = [
+            models.UniqueConstraint(fields=["type", "system", "value"], name="identifier_unique"),
+        ]
+        indexes = [models.Index(fields=["value"])]
+
+    def __str__(self) -> str:
+        return f"Identifier #{self.pk} ({self.type})"
+
+
+class MatchKey(models.Model):
+    """Blocking keys of a patient for online candidate search (pinyin of the surname with the birth year,
+    the birth date, the phone, …): a search reads the few patients sharing a key, then scores them."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="match_keys")
+    key = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "patient"], name="match_key_unique")]
+
+    def __str__(self) -> str:
+        return f"MatchKey #{self.pk}"
+
+
+class LinkStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    LINKED = "linked", _("Linked automatically")
+    SAME = "same", _("Same person")
+    DIFFERENT = "different", _("Different people")
+
+
+class LinkCandidate(models.Model):
+    """A pair of patient records that linkage scored as possibly one person (`left_id < right_id`).
+
+    The decision is kept: a pair decided once is never asked again."""
+
+    left = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    right = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    match_weight = models.FloatField()
+    probability = models.FloatField()
+    agreement = models.JSONField(default=dict)
+    source = models.CharField(max_length=10, default="batch")
+    status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_membership_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["left", "right"], name="link_pair_unique"),
+            models.CheckConstraint(condition=models.Q(left__lt=models.F("right")), name="link_pair_ordered"),
+        ]
+        indexes = [models.Index(fields=["status", "-match_weight"])]
+
+    def __str__(self) -> str:
+        return f"LinkCandidate #{self.pk} ({self.status})"
+
+
+class Merge(models.Model):
+    """`merged` was found to be `survivor`: everything that pointed at it was moved. `moved` records each
+    row moved (model label → list of [pk, field]) so that unmerge restores the exact prior state."""
+
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_survived")
+    merged = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_absorbed")
+    reason = models.CharField(max_length=200, blank=True)
+    moved = models.JSONField(default=dict)
+    merged_at = models.DateTimeField()
+    merged_by_membership_id = models.BigIntegerField(null=True)
+    unmerged_at = models.DateTimeField(null=True, blank=True)
+    unmerged_by_membership_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One live merge per absorbed record.
+            models.UniqueConstraint(fields=["merged"], condition=models.Q(unmerged_at__isnull=True),
+                                    name="merge_one_live_per_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Merge #{self.pk}"
+
+
+class QrToken(models.Model):
+    """The patient's 就诊一码通 token: opaque, random, no identifier inside; rotating revokes the old one."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="qr_tokens")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient"], condition=models.Q(revoked_at__isnull=True),
+                                    name="qr_one_live_per_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"QrToken #{self.pk}"
