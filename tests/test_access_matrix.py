@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from yilian.access.models import Action, AuditEvent, Basis, Outcome
 from yilian.care.models import Encounter
-from yilian.patients.models import Patient
+from yilian.network.roles import Role
+from yilian.patients.models import Identifier, Patient, QrToken
 from yilian.testing import factories as f
 
 
@@ -62,6 +63,18 @@ def _json_identifiers(resp, patient, enc) -> bool:
     return resp.json() == {"resident_id": patient.resident_id, "phone": patient.phone}
 
 
+def _json_identifier_list(resp, patient, enc) -> bool:
+    return {i["type"] for i in resp.json()} == {"resident_id", "consortium"}
+
+
+def _json_qr(resp, patient, enc) -> bool:
+    return resp.json()["token"] == QrToken.objects.get(patient=patient, revoked_at__isnull=True).token
+
+
+def _html_qr_card(resp, patient, enc) -> bool:
+    return patient.name in resp.content.decode() and "<svg" in resp.content.decode()
+
+
 def _json_encounter(resp, patient, enc) -> bool:
     return resp.json()["id"] == enc.pk and resp.json()["patient_id"] == patient.pk
 
@@ -90,6 +103,13 @@ ENDPOINTS = [
              ok_row=("charge", Action.CREATE), shows=_json_encounter),
     Endpoint("api close encounter", "post", lambda i: f"/api/v1/encounters/{i.encounter}/close", True,
              "encounter", "encounter", Action.UPDATE, body={}, write=True, shows=_json_encounter),
+    # The master patient index (issue 3).
+    Endpoint("page qr card", "get", lambda i: reverse("patients:card", args=[i.patient]), False, "patient",
+             "qr-card", Action.READ, shows=_html_qr_card),
+    Endpoint("api identifiers", "get", lambda i: f"/api/v1/patients/{i.patient}/identifiers", True, "patient",
+             "identifier", Action.READ, shows=_json_identifier_list),
+    Endpoint("api qr token", "get", lambda i: f"/api/v1/patients/{i.patient}/qr", True, "patient", "qr",
+             Action.READ, shows=_json_qr),
 ]
 
 
@@ -338,3 +358,104 @@ def test_break_glass_lists_then_expires(ls, client_as, outsider, patient, encoun
 def request_fixture(request):
     """Look a fixture up by name (for parametrising over the trio)."""
     return request.getfixturevalue
+
+
+# --- registration desks: the writes of the master patient index ---------------------------------------------
+#
+# The same matrix for the endpoints only a registrar may use: the desk of the institution that registered the
+# patient (care), a township desk whose centre holds a referral grant, and a village desk with neither. Each
+# write is one audit row (the action's); a refusal is one denied row and a 404 with nothing of the patient.
+
+
+@dataclass(frozen=True)
+class DeskWrite:
+    name: str
+    url: Callable[[int], str]
+    api: bool
+    object_type: str
+    action: str
+    ok: int
+    body: dict
+    done: Callable  # (patient, membership) -> bool: the write happened
+
+
+def _claimed(patient, membership) -> bool:
+    return patient.care_relations.filter(institution_id=membership.institution_id).exists()
+
+
+def _card_linked(patient, membership) -> bool:
+    return Identifier.objects.filter(patient=patient, type="insurance", value="A12345678").exists()
+
+
+def _rotated(patient, membership) -> bool:
+    return QrToken.objects.filter(patient=patient).count() == 2
+
+
+INSURANCE = {"type": "insurance", "value": "A12345678", "system": ""}
+DESK_WRITES = [
+    DeskWrite("api claim", lambda p: f"/api/v1/patients/{p}/claim", True, "patient", Action.UPDATE, 200, {},
+              _claimed),
+    DeskWrite("api link identifier", lambda p: f"/api/v1/patients/{p}/identifiers", True, "identifier",
+              Action.CREATE, 201, INSURANCE, _card_linked),
+    DeskWrite("page link identifier", lambda p: reverse("patients:link_identifier", args=[p]), False,
+              "identifier", Action.CREATE, 302, INSURANCE, _card_linked),
+    DeskWrite("api rotate qr", lambda p: f"/api/v1/patients/{p}/qr/rotate", True, "qr", Action.UPDATE, 200, {},
+              _rotated),
+    DeskWrite("page rotate qr", lambda p: reverse("patients:rotate_qr", args=[p]), False, "qr", Action.UPDATE,
+              302, {}, _rotated),
+]
+desk_writes = pytest.mark.parametrize("dw", DESK_WRITES, ids=[d.name for d in DESK_WRITES])
+
+
+def desk_call(client, dw: DeskWrite, patient_id: int):
+    if dw.api:
+        return client.post(dw.url(patient_id), data=json.dumps(dw.body), content_type="application/json")
+    return client.post(dw.url(patient_id), dw.body)
+
+
+@pytest.fixture
+def desks(net, registrar, colleague):
+    """(own desk, township desk under the colleague's grant, village desk with nothing)."""
+    return (registrar, f.make_membership(net.township, Role.REGISTRAR, username="township-desk"),
+            f.make_membership(net.village, Role.REGISTRAR, username="village-desk"))
+
+
+@desk_writes
+def test_desks_that_may_see_the_patient_write(dw, client_as, desks, colleague, patient):
+    own, township, _village = desks
+    for membership, basis, grant_id in ((own, Basis.CARE, None), (township, Basis.GRANT, colleague.grant.pk)):
+        QrToken.objects.filter(patient=patient).exclude(
+            pk=QrToken.objects.filter(patient=patient).order_by("pk").first().pk).delete()
+        Identifier.objects.filter(patient=patient, type="insurance").delete()
+        mark = last_audit_id()
+        resp = desk_call(client_as(membership), dw, patient.pk)
+        assert resp.status_code == dw.ok, membership.institution.code
+        assert dw.done(patient, membership)
+        rows = rows_since(mark)
+        assert len(rows) == 1
+        assert_row(rows[0], membership, patient_id=patient.pk, object_type=dw.object_type, action=dw.action,
+                   outcome=Outcome.SUCCESS, basis=basis, grant_id=grant_id)
+
+
+@desk_writes
+def test_a_desk_without_relationship_gets_404_and_writes_nothing(dw, client_as, desks, patient):
+    village = desks[2]
+    client = client_as(village)
+    mark = last_audit_id()
+    resp = desk_call(client, dw, patient.pk)
+    assert resp.status_code == 404
+    assert f.leaked(resp.content, patient) == []
+    assert not dw.done(patient, village)
+    rows = rows_since(mark)
+    assert len(rows) == 1
+    assert_row(rows[0], village, patient_id=patient.pk, object_type=dw.object_type, action=dw.action,
+               outcome=Outcome.DENIED, basis=Basis.NONE)
+    missing = Patient.objects.order_by("-pk").first().pk + 1000
+    mark = last_audit_id()
+    other = desk_call(client, dw, missing)
+    assert other.status_code == 404
+    if dw.api:
+        assert other.json() == resp.json()
+    else:
+        assert normalised(other, [dw.url(missing)]) == normalised(resp, [dw.url(patient.pk)])
+    assert [r.patient_id for r in rows_since(mark)] == [missing]

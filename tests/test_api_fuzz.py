@@ -24,7 +24,14 @@ from yilian.testing.logscan import MOBILE_SHAPE
 from yilian.wsgi import application
 
 EXAMPLES = 25  # per operation, positive and negative cases mixed
-REGISTRAR_OPERATIONS = {("POST", "/api/v1/patients"), ("POST", "/api/v1/patients/check-in")}
+REGISTRAR_OPERATIONS = {
+    ("POST", "/api/v1/patients"), ("POST", "/api/v1/patients/check-in"), ("POST", "/api/v1/patients/search"),
+    ("POST", "/api/v1/patients/claim"), ("POST", "/api/v1/patients/{patient_id}/claim"),
+    ("POST", "/api/v1/patients/{patient_id}/identifiers"),
+    ("DELETE", "/api/v1/patients/{patient_id}/identifiers/{identifier_id}"),
+    ("POST", "/api/v1/patients/{patient_id}/qr/rotate"), ("POST", "/api/v1/patients/qr/check-in"),
+    ("POST", "/api/v1/patients/merges"), ("POST", "/api/v1/patients/merges/{merge_id}/unmerge"),
+}
 
 
 def _session_cookie(membership) -> str:

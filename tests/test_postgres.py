@@ -176,3 +176,93 @@ def test_parallel_closes_of_one_encounter(owner, encounter):
     assert all(isinstance(e, ActionError) and set(e.errors) == {"end"} for e in errors_of(results))
     assert encounter.events.filter(kind="closed").count() == 1
     assert AuditEvent.objects.filter(object_type="encounter", action="update").count() == 1
+
+
+# --- the master patient index ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_desks_registering_one_person_at_once_make_one_record(net, registrar):
+    """Search before create cannot stop two desks that search at the same moment: the database does. One
+    record, one resident-ID identifier, one consortium number; the other desk is told the ID is taken."""
+    from yilian.patients.models import Identifier, QrToken
+
+    desks = [registrar, f.make_membership(net.township, Role.REGISTRAR),
+             f.make_membership(net.village, Role.REGISTRAR), f.make_membership(net.county, Role.REGISTRAR)]
+    for round_ in range(3):
+        data = f.new_patient(insurance=f"A{round_:08d}")
+        results = in_parallel(len(desks), lambda i, d=data: do_register_patient(f.actor(desks[i]), d).pk)
+        created = [r for kind, r in results if kind == "ok"]
+        assert len(created) == 1, round_
+        assert all(isinstance(e, ActionError) and set(e.errors) <= {"resident_id", "insurance"}
+                   for e in errors_of(results))
+        assert Patient.objects.filter(resident_id=data.resident_id).count() == 1
+        assert Identifier.objects.filter(type="resident_id", value=data.resident_id).count() == 1
+        assert Identifier.objects.filter(patient_id=created[0], type="consortium").count() == 1
+        assert Identifier.objects.filter(type="insurance", value=data.insurance).count() == 1
+        assert QrToken.objects.filter(patient_id=created[0]).count() == 1
+    assert Identifier.objects.filter(type="consortium").count() == Patient.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_merges_of_one_record_at_once_one_wins(net, registrar, patient):
+    from yilian.patients.merging import do_merge
+    from yilian.patients.models import Merge
+
+    desks = [registrar] + [f.make_membership(net.county, Role.REGISTRAR) for _ in range(3)]
+    for round_ in range(3):
+        target = f.second_record(registrar, patient, phone=f"1390000000{round_}")
+        keepers = [patient] + [f.second_record(registrar, patient, phone="") for _ in range(3)]
+        # Four desks merge the same record into four different survivors at the same moment.
+        results = in_parallel(4, lambda i, t=target, k=keepers: do_merge(f.actor(desks[i]), k[i].pk, t.pk).pk)
+        winners = [r for kind, r in results if kind == "ok"]
+        assert len(winners) == 1, round_
+        assert all(isinstance(e, ActionError) and set(e.errors) == {"merged_id"} for e in errors_of(results)), [
+            type(e).__name__ for e in errors_of(results)]
+        target.refresh_from_db()
+        merge = Merge.objects.get(pk=winners[0])
+        assert target.merged_into_id == merge.survivor_id
+        assert Merge.objects.filter(merged=target).count() == 1
+        assert CareRelation.objects.filter(patient=target).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_records_merged_into_each_other_at_once(registrar, patient):
+    from yilian.patients.merging import do_merge
+    from yilian.patients.models import Merge
+
+    a, b = f.second_record(registrar, patient, phone=""), f.second_record(registrar, patient, phone="")
+    pairs = [(a, b), (b, a)] * 2
+    results = in_parallel(4, lambda i: do_merge(f.actor(registrar), pairs[i][0].pk, pairs[i][1].pk).pk)
+    assert len([r for kind, r in results if kind == "ok"]) == 1
+    assert Merge.objects.count() == 1
+    assert Patient.objects.filter(pk__in=[a.pk, b.pk], merged_into__isnull=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_deciding_one_pair_at_once(net, registrar, patient):
+    from yilian.patients.models import LinkStatus, Merge
+    from yilian.patients.review import do_decide_link
+
+    desks = [registrar] + [f.make_membership(net.county, Role.REGISTRAR) for _ in range(3)]
+    second = f.second_record(registrar, patient)
+    pair = f.link_candidate(patient, second)
+    results = in_parallel(4, lambda i: do_decide_link(f.actor(desks[i]), pair.pk, same=i % 2 == 0).status)
+    decided = [r for kind, r in results if kind == "ok"]
+    assert len(decided) == 1
+    assert all(isinstance(e, ActionError) and set(e.errors) <= {"candidate", "merged_id"}
+               for e in errors_of(results))
+    pair.refresh_from_db()
+    assert pair.status == decided[0]
+    assert Merge.objects.count() == (1 if decided[0] == LinkStatus.SAME else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_rotations_leave_one_live_card(registrar, patient):
+    from yilian.patients import qr
+    from yilian.patients.models import QrToken
+
+    results = in_parallel(6, lambda i: qr.do_rotate_qr(f.actor(registrar), patient.pk).token)
+    assert errors_of(results) == []
+    assert QrToken.objects.filter(patient=patient, revoked_at__isnull=True).count() == 1
+    assert QrToken.objects.filter(patient=patient).count() == 7

@@ -12,6 +12,8 @@ from django.urls import reverse
 
 from yilian.access.models import AuditEvent
 from yilian.network.roles import CAPABILITIES, Cap, Role, has_cap
+from yilian.patients.identifiers import do_link_identifier
+from yilian.patients.merging import do_merge
 from yilian.testing import factories as f
 from yilian.testing.checks import contains
 
@@ -28,6 +30,16 @@ PAGES = [
     ("audit export", "get", lambda i: reverse("access:audit_export"), Cap.AUDIT),
     ("break-glass review", "get", lambda i: reverse("access:review"), Cap.REVIEW_ACCESS),
     ("review one", "post", lambda i: reverse("access:review_one", args=[i["glass"]]), Cap.REVIEW_ACCESS),
+    ("qr card", "get", lambda i: reverse("patients:card", args=[i["patient"]]), Cap.CLINICAL),
+    ("qr check-in", "get", lambda i: reverse("patients:qr_check_in"), Cap.REGISTER),
+    ("rotate qr", "post", lambda i: reverse("patients:rotate_qr", args=[i["patient"]]), Cap.REGISTER),
+    ("link identifier", "post", lambda i: reverse("patients:link_identifier", args=[i["patient"]]), Cap.REGISTER),
+    ("unlink identifier", "post",
+     lambda i: reverse("patients:unlink_identifier", args=[i["patient"], i["identifier"]]), Cap.REGISTER),
+    ("link queue", "get", lambda i: reverse("patients:links"), Cap.LINK_REVIEW),
+    ("link review", "get", lambda i: reverse("patients:link_review", args=[i["candidate"]]), Cap.LINK_REVIEW),
+    ("merges", "get", lambda i: reverse("patients:merges"), Cap.MERGE),
+    ("unmerge", "post", lambda i: reverse("patients:unmerge", args=[i["merge"]]), Cap.MERGE),
 ]
 
 API = [
@@ -41,6 +53,16 @@ API = [
     ("charge", "post", lambda i: f"/api/v1/encounters/{i['encounter']}/charges", Cap.RECORD_VISIT),
     ("close", "post", lambda i: f"/api/v1/encounters/{i['encounter']}/close", Cap.RECORD_VISIT),
     ("encounters of patient", "get", lambda i: f"/api/v1/encounters/of-patient/{i['patient']}", Cap.CLINICAL),
+    ("search", "post", lambda i: "/api/v1/patients/search", Cap.REGISTER),
+    ("claim by identifier", "post", lambda i: "/api/v1/patients/claim", Cap.REGISTER),
+    ("claim", "post", lambda i: f"/api/v1/patients/{i['patient']}/claim", Cap.REGISTER),
+    ("identifiers", "get", lambda i: f"/api/v1/patients/{i['patient']}/identifiers", Cap.CLINICAL),
+    ("link identifier", "post", lambda i: f"/api/v1/patients/{i['patient']}/identifiers", Cap.REGISTER),
+    ("qr token", "get", lambda i: f"/api/v1/patients/{i['patient']}/qr", Cap.CLINICAL),
+    ("rotate qr", "post", lambda i: f"/api/v1/patients/{i['patient']}/qr/rotate", Cap.REGISTER),
+    ("qr check-in", "post", lambda i: "/api/v1/patients/qr/check-in", Cap.REGISTER),
+    ("merge", "post", lambda i: "/api/v1/patients/merges", Cap.MERGE),
+    ("unmerge", "post", lambda i: f"/api/v1/patients/merges/{i['merge']}/unmerge", Cap.MERGE),
     ("indicators", "get", lambda i: "/api/v1/indicators", Cap.DASHBOARD),
     ("indicator", "get", lambda i: "/api/v1/indicators/outpatient.visits", Cap.DASHBOARD),
 ]
@@ -49,9 +71,14 @@ ROLES = list(Role.values)
 
 
 @pytest.fixture
-def world(net, owner, patient, encounter, outsider):
+def world(net, registrar, owner, patient, encounter, outsider):
     glass = f.break_glass(outsider, patient)
-    return {"patient": patient.pk, "encounter": encounter.pk, "glass": glass.pk}
+    second, third = f.second_record(registrar, patient), f.second_record(registrar, patient, phone="")
+    candidate = f.link_candidate(patient, second)
+    merge = do_merge(f.actor(registrar), patient.pk, third.pk)
+    identifier = do_link_identifier(f.actor(registrar), patient.pk, "insurance", "A12345678")
+    return {"patient": patient.pk, "encounter": encounter.pk, "glass": glass.pk, "candidate": candidate.pk,
+            "merge": merge.pk, "identifier": identifier.pk}
 
 
 def _as(role, net, client_as):

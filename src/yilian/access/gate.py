@@ -154,6 +154,17 @@ def access_patient(actor: Actor, patient_id, action: str = Action.READ, *, objec
     """Return the patient if the actor may access them, writing exactly one audit row either way.
 
     Missing and forbidden both raise Http404 (and both are audited as denied)."""
+    patient, decision = access_patient_for_write(actor, patient_id, action, object_type=object_type,
+                                                 object_id=object_id, scope=scope)
+    audit(actor, patient_id=patient.pk, object_type=object_type,
+          object_id=object_id if object_id is not None else patient.pk, action=action, decision=decision)
+    return patient
+
+
+def access_patient_for_write(actor: Actor, patient_id, action: str, *, object_type: str = "patient",
+                             object_id=None, scope: str = "all"):
+    """(patient, decision) for an action that goes on to write its own audit row, so that a write is one
+    row, not two; a denial is audited here and raises Http404, as in `access_patient`."""
     Patient = apps.get_model("patients", "Patient")
     try:
         patient_id = int(patient_id)
@@ -165,9 +176,7 @@ def access_patient(actor: Actor, patient_id, action: str = Action.READ, *, objec
     patient = Patient.objects.filter(pk=patient_id).first() if decision else None
     if patient is None:
         _deny(actor, patient_id, object_type, object_id if object_id is not None else patient_id, action)
-    audit(actor, patient_id=patient_id, object_type=object_type,
-          object_id=object_id if object_id is not None else patient_id, action=action, decision=decision)
-    return patient
+    return patient, decision
 
 
 def access_object(actor: Actor, queryset: QuerySet, object_id, *, object_type: str,

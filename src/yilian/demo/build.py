@@ -44,6 +44,21 @@ def months_before(today: date, months: int) -> date:
     raise ValueError(today)
 
 
+def link_records(world: World) -> None:
+    """The master patient index's batch linkage over the whole register, as `yilian mpi link` runs it, then
+    the merges of the pairs it linked automatically: the second records end up merged into their residents'
+    records, the doubtful pairs wait in the review queue (docs/mpi.md)."""
+    from yilian.patients.linkage import do_link_all
+    from yilian.patients.merging import do_apply_links
+
+    run = do_link_all()
+    applied = do_apply_links()
+    world.counts.update({"mpi.linked": run.linked, "mpi.pending": run.pending + applied.to_review,
+                         "mpi.merged": applied.merged})
+    world.say("mpi", f"batch linkage: {run.linked} pairs linked, {run.pending} for review; {applied.merged} "
+              f"merged, {applied.to_review} more sent to review")
+
+
 def exists() -> Consortium | None:
     return Consortium.objects.order_by("pk").first()
 
@@ -70,6 +85,7 @@ def build(options: Options = Options(), progress: Callable[[str], None] = lambda
         residents.register_duplicates(world, duplicates)
         visits.check_in(world, people, planned)
         visits.record(world, people, duplicates, planned)
+    link_records(world)
     scope = Scope(start=world.start, end=today)
     grassroots, drugs = grassroots_visit_rate(scope), drug_ratio(scope)
     world.counts["grassroots_rate_pct"] = round(float(grassroots or 0) * 100, 1)

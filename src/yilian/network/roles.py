@@ -34,6 +34,8 @@ class Cap(models.TextChoices):
     CONFIGURE = "configure", _("Configure the network")
     REVIEW_ACCESS = "review_access", _("Review break-glass and grants")
     AUDIT = "audit", _("Read the audit trail")
+    LINK_REVIEW = "link_review", _("Review possible duplicate patient records")
+    MERGE = "merge", _("Merge and unmerge patient records")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -42,7 +44,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.NURSE: frozenset({Cap.CLINICAL, Cap.BREAK_GLASS, Cap.DASHBOARD}),
     Role.TECHNICIAN: frozenset({Cap.CLINICAL}),
-    Role.REGISTRAR: frozenset({Cap.CLINICAL, Cap.REGISTER, Cap.RECORD_VISIT, Cap.UNMASK}),
+    # The master patient index desk (主索引管理) is a registrar's job; it works at the consortium's lead
+    # institution only (`patients.stewardship`), on masked data (docs/mpi.md).
+    Role.REGISTRAR: frozenset(
+        {Cap.CLINICAL, Cap.REGISTER, Cap.RECORD_VISIT, Cap.UNMASK, Cap.LINK_REVIEW, Cap.MERGE}
+    ),
     Role.MANAGER: frozenset({Cap.DASHBOARD}),
     Role.SYSADMIN: frozenset({Cap.CONFIGURE}),
     Role.SECADMIN: frozenset({Cap.REVIEW_ACCESS}),

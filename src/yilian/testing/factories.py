@@ -207,3 +207,27 @@ def leaked(body: bytes | str, patient: Patient) -> list[str]:
     except ValueError:
         pass
     return sorted(k for k, v in identifying_strings(patient).items() if v in text)
+
+
+def link_candidate(a: Patient, b: Patient, *, weight: float = 20.0, status: str = "pending",
+                   agreement: dict | None = None):
+    """A pair as the batch linkage (`yilian mpi link`) writes it; test scaffolding, created directly."""
+    from yilian.patients.models import LinkCandidate
+
+    left, right = sorted([a, b], key=lambda p: p.pk)
+    return LinkCandidate.objects.create(
+        left=left, right=right, match_weight=weight, probability=1 / (1 + 2 ** -(weight - 20)),
+        agreement=agreement or {"name": "pinyin", "birth_date": "exact", "sex": "same", "phone": "missing",
+                                "address": "village", "resident_id": "missing"},
+        status=status,
+    )
+
+
+def second_record(by: Membership, original: Patient, **overrides) -> Patient:
+    """The same person registered again at `by`'s institution without a resident ID (a look-alike surname,
+    as the demo's second records at the county hospital)."""
+    data = {"name": "区" + original.name[1:] if original.name.startswith("欧") else original.name,
+            "resident_id": "", "sex": original.sex, "birth_date": original.birth_date, "phone": original.phone,
+            "address": original.address}
+    data.update(overrides)
+    return do_register_patient(actor(by), NewPatient(**data))

@@ -11,6 +11,8 @@ NAV = [
     (_("Home"), "web:home", None),
     (_("Patients"), "patients:list", Cap.CLINICAL),
     (_("Register"), "patients:register", Cap.REGISTER),
+    (_("QR check-in"), "patients:qr_check_in", Cap.REGISTER),
+    (_("Possible duplicates"), "patients:links", Cap.LINK_REVIEW),
     (_("Emergency access"), "patients:break_glass", Cap.BREAK_GLASS),
     (_("Indicators"), "analytics:dashboard", Cap.DASHBOARD),
     (_("Break-glass review"), "access:review", Cap.REVIEW_ACCESS),
@@ -24,9 +26,11 @@ def shell(request) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {"acting": None, "nav": [], "memberships": []}
     role = membership.role if membership else None
+    # The master patient index desk works at the consortium's lead institution only (patients.stewardship).
+    lead = membership is not None and membership.institution.parent_id is None
     nav = [
         {"label": label, "url": reverse(name), "active": request.path == reverse(name)}
         for label, name, cap in NAV
-        if membership is not None and (cap is None or has_cap(role, cap))
+        if membership is not None and (cap is None or has_cap(role, cap)) and (cap != Cap.LINK_REVIEW or lead)
     ]
     return {"acting": membership, "nav": nav, "memberships": list(active_memberships(request.user))}

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.db.models import CharField, Exists, F, OuterRef
-from django.db.models.functions import Cast
+from django.db.models import BigIntegerField, CharField, Exists, F, OuterRef, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from yilian.demo.tests.conftest import FAST_HASHER, SMALL
 from yilian.network.models import Institution, InstitutionKind, Membership, Title
 from yilian.network.roles import Role
 from yilian.patients import residentid
-from yilian.patients.models import Patient
+from yilian.patients.models import LinkCandidate, Merge, Patient
 
 pytestmark = pytest.mark.django_db
 K = InstitutionKind
@@ -131,8 +131,12 @@ def test_second_records_without_id_at_county_hospital(demo):
 def test_every_encounter_has_audit_row_and_care_relation(demo):
     encounters = Encounter.objects.annotate(pk_text=Cast("pk", CharField()))
     assert encounters.count() == demo["summary"]["encounters"] > 0
-    audited = AuditEvent.objects.filter(object_type="encounter", object_id=OuterRef("pk_text"),
-                                        patient_id=OuterRef("patient_id"), action="create")
+    # Written for the record the visit was recorded on: the encounter's patient, or a second record merged
+    # into it since (the mpi stage).
+    merged_into = Patient.objects.filter(pk=OuterRef("patient_id")).values("merged_into_id")
+    audited = AuditEvent.objects.filter(object_type="encounter", object_id=OuterRef("pk_text"), action="create") \
+        .annotate(survivor=Coalesce(Subquery(merged_into), "patient_id", output_field=BigIntegerField())) \
+        .filter(survivor=OuterRef("patient_id"))
     cared = CareRelation.objects.filter(source_type="encounter", source_id=OuterRef("pk"),
                                         institution_id=OuterRef("institution_id"))
     assert not encounters.filter(~Exists(audited)).exists()
@@ -141,12 +145,25 @@ def test_every_encounter_has_audit_row_and_care_relation(demo):
 
 
 def test_patients_are_checked_in_where_they_were_not_registered(demo):
-    checked_in = CareRelation.objects.filter(source_type="check_in", patient_id=OuterRef("patient_id"),
+    # A second record's registration at the county hospital follows its resident's record when merged.
+    checked_in = CareRelation.objects.filter(source_type__in=["check_in", "registration"],
+                                             patient_id=OuterRef("patient_id"),
                                              institution_id=OuterRef("institution_id"))
     away = Encounter.objects.exclude(institution_id=F("patient__registered_at_id"))
     assert away.exists()
     assert not away.filter(~Exists(checked_in)).exists()
     assert AuditEvent.objects.filter(object_type="patient", action="create").count() == Patient.objects.count()
+
+
+def test_linkage_merges_the_second_records_and_queues_the_doubtful(demo):
+    summary = demo["summary"]
+    merges = Merge.objects.select_related("survivor", "merged")
+    assert merges.count() == summary["mpi.merged"] > 0
+    for merge in merges:  # each second record (no resident ID) into a resident's record (with one)
+        assert merge.merged.resident_id is None and merge.survivor.resident_id
+        assert merge.merged.merged_into_id == merge.survivor_id
+    assert summary["mpi.merged"] <= summary["duplicates"]
+    assert LinkCandidate.objects.filter(status="pending").count() == summary["mpi.pending"]
 
 
 def test_same_seed_gives_identical_data(demo):

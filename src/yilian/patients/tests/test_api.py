@@ -35,7 +35,7 @@ def test_register_returns_masked_identifiers_only(client_as, registrar):
     assert masked_as_stored  # (compared outside the assert: a failure must not print identifiers)
     assert f.leaked(resp.content, patient) == ["name", "phone_masked", "resident_id_masked"]
     assert set(out) == {"id", "name", "sex", "birth_date", "resident_id_masked", "phone_masked", "address",
-                        "registered_at_id"}
+                        "registered_at_id", "consortium_number"}
 
 
 def test_check_in(client_as, net, patient):

@@ -20,7 +20,12 @@ def register_data(**overrides):
 def test_register_page_registers(client_as, registrar):
     client = client_as(registrar)
     assert client.get(reverse("patients:register")).status_code == 200
-    resp = client.post(reverse("patients:register"), register_data())
+    data = register_data()
+    searched = client.post(reverse("patients:register"), data)  # search before create
+    assert searched.status_code == 200
+    assert contains(searched, 'data-testid="no-match"')
+    assert not Patient.objects.exists()
+    resp = client.post(reverse("patients:register"), {**data, "step": "new"})
     patient = Patient.objects.get()
     assert resp.status_code == 302
     assert resp["Location"] == reverse("patients:detail", args=[patient.pk])
@@ -61,7 +66,12 @@ def test_register_bad_input(client_as, registrar, lang, overrides, field, englis
 
 
 def test_register_duplicate_names_the_resident_id(client_as, registrar, patient):
-    resp = client_as(registrar).post(reverse("patients:register"), register_data(resident_id=patient.resident_id))
+    client = client_as(registrar)
+    searched = client.post(reverse("patients:register"), register_data(resident_id=patient.resident_id))
+    assert searched.status_code == 200
+    assert searched.context["result"].exact.patient == patient
+    assert not contains(searched, 'data-testid="new-person"')
+    resp = client.post(reverse("patients:register"), register_data(resident_id=patient.resident_id, step="new"))
     assert resp.status_code == 400
     assert list(form_errors(resp)) == ["resident_id"]
     assert Patient.objects.count() == 1

@@ -1,0 +1,192 @@
+"""Batch linkage over the whole register, in DuckDB: the records' features as one table, blocking on the
+same keys as the online search, and two interchangeable scorers that give the same agreement levels:
+
+- `splink` (the default): Splink 5 on DuckDB, its comparisons written in SQL (`splink_model.py`) to mirror
+  `model.py`;
+- `python`: DuckDB finds the blocked pairs, `model.score_records` scores each one in Python.
+
+Either way the weight, the twins/newborn rules and the band come from `model.py`, so a pair scores the same
+in the batch as in the online search. docs/mpi.md compares the two on the benchmark.
+
+Input rows are `(name, sex, birth_date, resident_id, phone, address)`; results name them by row index.
+With the Splink scorer the features can be built by spawned worker processes (`workers`; the features are
+pure Python, the machine has two cores); the Python scorer needs the records themselves and builds them
+in-process.
+"""
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from yilian.patients.matching.keys import KINDS, keys_by_kind
+from yilian.patients.matching.model import FIELDS, LOWER, probability, rule_for, score_records, weigh
+from yilian.patients.matching.record import Builder, Rec
+
+MAX_BLOCK = 200  # a blocking key shared by more records than this is left out (a placeholder phone, …)
+PARALLEL_FROM = 50_000  # rows; below this, forking costs more than it saves
+ENGINES = ("splink", "python")
+Progress = Callable[[str], None]
+Row = tuple  # (name, sex, birth_date, resident_id, phone, address)
+
+
+@dataclass(frozen=True)
+class Scored:
+    left: int  # row index
+    right: int
+    weight: float
+    probability: float
+    agreement: dict[str, str]
+
+
+def _columns(recs: Sequence[Rec], offset: int = 0) -> dict[str, list]:
+    columns = {
+        "unique_id": list(range(offset, offset + len(recs))),
+        "name": [r.name or None for r in recs],
+        "pinyin": [r.pinyin for r in recs],
+        "fuzzy": [r.fuzzy for r in recs],
+        "sound": [r.sound for r in recs],
+        "placeholder": [r.placeholder for r in recs],
+        "sex": [r.sex or None for r in recs],
+        "born": [r.born or None for r in recs],
+        "phone": [r.phone or None for r in recs],
+        "addr": [None if r.address is None else "1" for r in recs],
+        "town": [r.address.town if r.address else "" for r in recs],
+        "village": [r.address.village if r.address else "" for r in recs],
+        "place": [r.address.place if r.address else "" for r in recs],
+        "rid": [r.resident_id or None for r in recs],
+    }
+    keys = [keys_by_kind(r) for r in recs]
+    for kind in KINDS:
+        columns[f"k_{kind}"] = [k.get(kind) for k in keys]
+    return columns
+
+
+def features_table(recs: Sequence[Rec]) -> pa.Table:
+    """One row per record: `unique_id` (the index), the compared features, the blocking keys."""
+    return pa.table(_columns(recs))
+
+
+def _columns_of(task: tuple[int, Sequence[Row]]) -> dict[str, list]:
+    """A worker's share: the feature columns of `rows`, numbered from `offset`."""
+    offset, rows = task
+    build = Builder().record
+    return _columns([build(*row) for row in rows], offset)
+
+
+def parallel_table(rows: Sequence[Row], workers: int = 2) -> pa.Table:
+    """The features table of `rows`, the records built by `workers` processes (in-process for a small input).
+
+    The workers are spawned, not forked: a fork would copy the locks that Arrow's and DuckDB's threads hold
+    at that moment, and a child could wait on them for ever. Each spawned worker sets Django up (the
+    settings come from the environment) before it takes its share."""
+    if workers < 2 or len(rows) < PARALLEL_FROM:
+        return pa.table(_columns_of((0, rows)))
+    import django
+
+    size = -(-len(rows) // workers)
+    tasks = [(start, rows[start:start + size]) for start in range(0, len(rows), size)]
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=django.setup) as pool:
+        parts = pool.map(_columns_of, tasks, chunksize=1)
+    return pa.table({name: [v for part in parts for v in part[name]] for name in parts[0]})
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str):
+    return con.execute(sql).fetchall()[0][0]  # fetchall: DuckDB 2 refuses new work while a result is open
+
+
+def load(con: duckdb.DuckDBPyConnection, table: pa.Table) -> dict[str, int]:
+    """Create table `recs` in `con`; keys shared by more than MAX_BLOCK records are dropped. Returns the
+    number of dropped keys per kind."""
+    con.register("features", table)
+    con.execute("CREATE OR REPLACE TABLE recs AS SELECT * FROM features")
+    con.unregister("features")
+    dropped = {}
+    for kind in KINDS:
+        column = f"k_{kind}"
+        big = (f"SELECT {column} FROM recs WHERE {column} IS NOT NULL "  # noqa: S608
+               f"GROUP BY {column} HAVING count(*) > {MAX_BLOCK}")
+        dropped[kind] = _scalar(con, f"SELECT count(*) FROM ({big})")  # noqa: S608
+        if dropped[kind]:
+            con.execute(f"UPDATE recs SET {column} = NULL WHERE {column} IN ({big})")  # noqa: S608
+    return dropped
+
+
+def blocked_pairs(con: duckdb.DuckDBPyConnection) -> int:
+    """Table `pairs (l, r)`: every pair of records (l < r) that shares at least one blocking key."""
+    union = " UNION ALL ".join(
+        f"SELECT a.unique_id AS l, b.unique_id AS r FROM recs a JOIN recs b "  # noqa: S608
+        f"ON a.k_{kind} = b.k_{kind} AND a.unique_id < b.unique_id" for kind in KINDS)
+    con.execute(f"CREATE OR REPLACE TABLE pairs AS SELECT DISTINCT l, r FROM ({union})")  # noqa: S608
+    return _scalar(con, "SELECT count(*) FROM pairs")
+
+
+def score_python(con: duckdb.DuckDBPyConnection, recs: Sequence[Rec], progress: Progress) -> list[Scored]:
+    started = time.perf_counter()
+    total = blocked_pairs(con)
+    progress(f"blocked pairs: {total} ({time.perf_counter() - started:.1f} s)")
+    out: list[Scored] = []
+    cursor = con.execute("SELECT l, r FROM pairs")
+    while batch := cursor.fetchmany(200_000):
+        for left, right in batch:
+            weight, prob, agreement = score_records(recs[left], recs[right])
+            if weight >= LOWER:
+                out.append(Scored(left, right, weight, prob, agreement))
+    return out
+
+
+def score_splink(con: duckdb.DuckDBPyConnection, progress: Progress) -> list[Scored]:
+    from splink import DuckDBAPI, Linker
+
+    from yilian.patients.matching.splink_model import LEVELS, THRESHOLD, settings
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    linker = Linker(DuckDBAPI(con).register("recs"), settings(), log_level=None)
+    started = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_weight=THRESHOLD, warning_mode="never")
+    gammas = ", ".join(f"gamma_{f}" for f in FIELDS)
+    rows = con.execute(f"SELECT unique_id_l, unique_id_r, placeholder_l OR placeholder_r, {gammas} "  # noqa: S608
+                       f"FROM {predictions.physical_name}").fetchall()
+    progress(f"splink predict: {len(rows)} pairs at or above the review threshold "
+             f"({time.perf_counter() - started:.1f} s)")
+    out: list[Scored] = []
+    for left, right, placeholder, *gamma in rows:
+        agreement = {f: LEVELS[f][g] for f, g in zip(FIELDS, gamma, strict=True)}
+        rule = rule_for(placeholder, agreement)
+        weight = weigh(agreement, rule)
+        if rule:
+            agreement["rule"] = rule
+        if weight >= LOWER:
+            out.append(Scored(min(left, right), max(left, right), weight, probability(weight), agreement))
+    predictions.drop_table_from_database_and_remove_from_cache()
+    return out
+
+
+def link(rows: Sequence[Row], *, engine: str = "splink", progress: Progress = lambda _line: None,
+         threads: int | None = None, workers: int = 2) -> list[Scored]:
+    """Every pair of rows (indices, left < right) whose weight reaches the review threshold."""
+    if engine not in ENGINES:
+        raise ValueError(engine)
+    started = time.perf_counter()
+    recs: list[Rec] = []
+    if engine == "python":
+        build = Builder().record
+        recs = [build(*row) for row in rows]
+        table = features_table(recs)
+    else:
+        table = parallel_table(rows, workers)
+    con = duckdb.connect()
+    try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        dropped = load(con, table)
+        del table
+        progress(f"features: {len(rows)} records, keys over {MAX_BLOCK} records left out: "
+                 + ", ".join(f"{k} {v}" for k, v in dropped.items()) + f" ({time.perf_counter() - started:.1f} s)")
+        return score_python(con, recs, progress) if engine == "python" else score_splink(con, progress)
+    finally:
+        con.close()
