@@ -134,9 +134,9 @@ def test_linking_a_resident_id_fills_the_record_and_must_agree(registrar):
     patient = f.register_patient(registrar, resident_id="", birth_date=born, sex="2")
     other_day = residentid.make("330782", date(1977, 7, 8), 124)
     man = residentid.make("330782", born, 125)
-    with pytest.raises(ActionError, match="birth date"):
+    with translation.override("en"), pytest.raises(ActionError, match="birth date"):
         do_link_identifier(f.actor(registrar), patient.pk, "resident_id", other_day)
-    with pytest.raises(ActionError, match="sex"):
+    with translation.override("en"), pytest.raises(ActionError, match="sex"):
         do_link_identifier(f.actor(registrar), patient.pk, "resident_id", man)
     rid = residentid.make("330782", born, 124)
     do_link_identifier(f.actor(registrar), patient.pk, "resident_id", rid)
@@ -189,7 +189,7 @@ def test_unlink_refusals(net, registrar, patient):
     township = f.make_membership(net.township, Role.REGISTRAR)
     f.grant(patient, to_institution=net.township)
     county_mrn = do_link_identifier(f.actor(registrar), patient.pk, "mrn", "MZ1")
-    with pytest.raises(ActionError, match="issued"):
+    with translation.override("en"), pytest.raises(ActionError, match="issued"):
         do_unlink_identifier(f.actor(township), patient.pk, county_mrn.pk)
     assert Identifier.objects.filter(type__in=["resident_id", "consortium", "mrn"], patient=patient).count() == 3
 
