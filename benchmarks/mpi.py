@@ -18,6 +18,7 @@ p50_ms, p95_ms (online search), search_top1, search_top10 (the person among the 
     .venv/bin/python benchmarks/mpi.py --records 200000
     .venv/bin/python benchmarks/mpi.py                        # 1,000,000 records
     .venv/bin/python benchmarks/mpi.py --quick --engine python   # DuckDB blocking + the Python scorer
+    .venv/bin/python benchmarks/mpi.py --quick --engine both     # both, on the same data
 """
 
 import argparse
@@ -160,7 +161,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20,000 records")
     parser.add_argument("--records", type=int, default=None, help="number of records (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--engine", choices=("splink", "python"), default="splink")
+    parser.add_argument("--engine", choices=("splink", "python", "both"), default="splink",
+                        help="the batch scorer; both: Splink, then the Python scorer on the same data")
     parser.add_argument("--searches", type=int, default=None, help="online searches to time (default 1,000)")
     parser.add_argument("--explain", action="store_true", help="print agreement patterns of the errors")
     parser.add_argument("--keep", type=Path, default=None, help="keep the database in this directory")
@@ -174,6 +176,7 @@ def main() -> None:
         from yilian.patients.linkage import do_link_all
         from yilian.patients.matching.search import do_index_all
         from yilian.patients.matching.synthetic import generate
+        from yilian.patients.models import LinkCandidate
 
         started = time.perf_counter()
         gen, records = generate(n, seed=args.seed)
@@ -187,11 +190,16 @@ def main() -> None:
         keys = do_index_all()
         print(f"index_keys={keys}")
         print(f"index_seconds={time.perf_counter() - started:.1f}", flush=True)
-        run = do_link_all(engine=args.engine, progress=lambda line: print(f"# {line}", flush=True))
-        print(f"engine={args.engine}")
-        print(f"seconds={run.seconds:.1f}", flush=True)
-        for key, value in evaluate(records, ids, args.explain).items():
-            print(f"{key}={value}")
+        engines = ["splink", "python"] if args.engine == "both" else [args.engine]
+        for n, engine in enumerate(engines):
+            prefix = "" if n == 0 else f"{engine}_"  # the first engine's figures are the headline ones
+            if n:
+                LinkCandidate.objects.all().delete()  # benchmark data: the second engine starts afresh
+            run = do_link_all(engine=engine, progress=lambda line: print(f"# {line}", flush=True))
+            print(f"{prefix}engine={engine}")
+            print(f"{prefix}seconds={run.seconds:.1f}", flush=True)
+            for key, value in evaluate(records, ids, args.explain and not n).items():
+                print(f"{prefix}{key}={value}")
         for key, value in search(gen, records, ids, searches).items():
             print(f"{key}={value}")
         size = sum(p.stat().st_size for p in var.glob("yilian.sqlite3*"))

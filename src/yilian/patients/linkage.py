@@ -22,7 +22,7 @@ from django.utils import timezone
 from yilian.access.gate import audit
 from yilian.access.models import Action
 from yilian.network.acting import SYSTEM, Actor
-from yilian.patients.matching import batch
+from yilian.patients.matching import batch, estimate
 from yilian.patients.matching.model import UPPER
 from yilian.patients.models import LinkCandidate, LinkStatus, Patient
 
@@ -105,7 +105,7 @@ def _write(ids: list[int], scored: list[batch.Scored], run: LinkRun) -> None:
     run.removed = len(stale)
 
 
-def do_link_all(actor: Actor = SYSTEM, *, engine: str = "splink", threads: int | None = None, workers: int = 2,
+def do_link_all(actor: Actor = SYSTEM, *, engine: str = "splink", threads: int | None = None,
                 progress: Callable[[str], None] | None = None) -> LinkRun:
     """Link the whole register (see the module docstring); one audit row for the run."""
     say = progress or (lambda _line: None)
@@ -114,7 +114,7 @@ def do_link_all(actor: Actor = SYSTEM, *, engine: str = "splink", threads: int |
     ids, rows = load_rows()
     run.records = len(ids)
     say(f"read {run.records} records ({time.perf_counter() - started:.1f} s)")
-    scored = batch.link(rows, engine=engine, progress=say, threads=threads, workers=workers)
+    scored = batch.link(rows, engine=engine, progress=say, threads=threads)
     del rows
     run.pairs = len(scored)
     step = time.perf_counter()
@@ -127,3 +127,18 @@ def do_link_all(actor: Actor = SYSTEM, *, engine: str = "splink", threads: int |
         f"{run.removed} stale ({time.perf_counter() - step:.1f} s)")
     run.seconds = time.perf_counter() - started
     return run
+
+
+def estimate_parameters(pairs: int = 200_000, seed: int = 0) -> tuple[list[estimate.Estimate], str]:
+    """m and u re-estimated from the register (see `matching.estimate`), and where m came from: "decided"
+    (pairs reviewers found to be one person) or "decided+linked" (too few decisions yet)."""
+    ids, rows = load_rows()
+    index = {pk: i for i, pk in enumerate(ids)}
+    statuses = [LinkStatus.SAME]
+    if LinkCandidate.objects.filter(status=LinkStatus.SAME).count() < estimate.MIN_DECIDED:
+        statuses.append(LinkStatus.LINKED)
+    matched = [(index[left], index[right]) for left, right in
+               LinkCandidate.objects.filter(status__in=statuses).values_list("left_id", "right_id")
+               if left in index and right in index]
+    source = "decided" if len(statuses) == 1 else "decided+linked"
+    return estimate.estimate(rows, matched, pairs=pairs, seed=seed), source

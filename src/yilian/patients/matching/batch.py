@@ -9,13 +9,9 @@ Either way the weight, the twins/newborn rules and the band come from `model.py`
 in the batch as in the online search. docs/mpi.md compares the two on the benchmark.
 
 Input rows are `(name, sex, birth_date, resident_id, phone, address)`; results name them by row index.
-With the Splink scorer the features can be built by spawned worker processes (`workers`; the features are
-pure Python, the machine has two cores); the Python scorer needs the records themselves and builds them
-in-process.
 """
 
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,11 +20,18 @@ import duckdb
 import pyarrow as pa
 
 from yilian.patients.matching.keys import KINDS, keys_by_kind
-from yilian.patients.matching.model import FIELDS, LOWER, probability, rule_for, score_records, weigh
+from yilian.patients.matching.model import (
+    FIELDS,
+    LOWER,
+    distinct_ids,
+    probability,
+    rule_for,
+    score_records,
+    weigh,
+)
 from yilian.patients.matching.record import Builder, Rec
 
 MAX_BLOCK = 200  # a blocking key shared by more records than this is left out (a placeholder phone, …)
-PARALLEL_FROM = 50_000  # rows; below this, forking costs more than it saves
 ENGINES = ("splink", "python")
 Progress = Callable[[str], None]
 Row = tuple  # (name, sex, birth_date, resident_id, phone, address)
@@ -69,30 +72,6 @@ def _columns(recs: Sequence[Rec], offset: int = 0) -> dict[str, list]:
 def features_table(recs: Sequence[Rec]) -> pa.Table:
     """One row per record: `unique_id` (the index), the compared features, the blocking keys."""
     return pa.table(_columns(recs))
-
-
-def _columns_of(task: tuple[int, Sequence[Row]]) -> dict[str, list]:
-    """A worker's share: the feature columns of `rows`, numbered from `offset`."""
-    offset, rows = task
-    build = Builder().record
-    return _columns([build(*row) for row in rows], offset)
-
-
-def parallel_table(rows: Sequence[Row], workers: int = 2) -> pa.Table:
-    """The features table of `rows`, the records built by `workers` processes (in-process for a small input).
-
-    The workers are spawned, not forked: a fork would copy the locks that Arrow's and DuckDB's threads hold
-    at that moment, and a child could wait on them for ever. Each spawned worker sets Django up (the
-    settings come from the environment) before it takes its share."""
-    if workers < 2 or len(rows) < PARALLEL_FROM:
-        return pa.table(_columns_of((0, rows)))
-    import django
-
-    size = -(-len(rows) // workers)
-    tasks = [(start, rows[start:start + size]) for start in range(0, len(rows), size)]
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=django.setup) as pool:
-        parts = pool.map(_columns_of, tasks, chunksize=1)
-    return pa.table({name: [v for part in parts for v in part[name]] for name in parts[0]})
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str):
@@ -149,14 +128,15 @@ def score_splink(con: duckdb.DuckDBPyConnection, progress: Progress) -> list[Sco
     started = time.perf_counter()
     predictions = linker.inference.predict(threshold_match_weight=THRESHOLD, warning_mode="never")
     gammas = ", ".join(f"gamma_{f}" for f in FIELDS)
-    rows = con.execute(f"SELECT unique_id_l, unique_id_r, placeholder_l OR placeholder_r, {gammas} "  # noqa: S608
-                       f"FROM {predictions.physical_name}").fetchall()
+    rows = con.execute(f"SELECT unique_id_l, unique_id_r, placeholder_l OR placeholder_r, rid_l, rid_r, "  # noqa: S608
+                       f"{gammas} FROM {predictions.physical_name}").fetchall()
     progress(f"splink predict: {len(rows)} pairs at or above the review threshold "
              f"({time.perf_counter() - started:.1f} s)")
     out: list[Scored] = []
-    for left, right, placeholder, *gamma in rows:
+    for left, right, placeholder, rid_l, rid_r, *gamma in rows:
         agreement = {f: LEVELS[f][g] for f, g in zip(FIELDS, gamma, strict=True)}
-        rule = rule_for(placeholder, agreement)
+        two_ids = agreement["resident_id"] == "different" and distinct_ids(rid_l, rid_r)
+        rule = rule_for(agreement, placeholder=placeholder, two_ids=two_ids)
         weight = weigh(agreement, rule)
         if rule:
             agreement["rule"] = rule
@@ -167,18 +147,14 @@ def score_splink(con: duckdb.DuckDBPyConnection, progress: Progress) -> list[Sco
 
 
 def link(rows: Sequence[Row], *, engine: str = "splink", progress: Progress = lambda _line: None,
-         threads: int | None = None, workers: int = 2) -> list[Scored]:
+         threads: int | None = None) -> list[Scored]:
     """Every pair of rows (indices, left < right) whose weight reaches the review threshold."""
     if engine not in ENGINES:
         raise ValueError(engine)
     started = time.perf_counter()
-    recs: list[Rec] = []
-    if engine == "python":
-        build = Builder().record
-        recs = [build(*row) for row in rows]
-        table = features_table(recs)
-    else:
-        table = parallel_table(rows, workers)
+    build = Builder().record  # remembers every name and address for the run
+    recs = [build(*row) for row in rows]
+    table = features_table(recs)
     con = duckdb.connect()
     try:
         if threads:

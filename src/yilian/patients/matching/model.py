@@ -5,16 +5,19 @@ two records of one person fall into it, u: how often two records of different pe
 adds 0. The weight maps to a probability through the prior (how likely two random records are one person).
 docs/mpi.md explains every figure and how to re-estimate them.
 
-Two rules cap the weight below the upper threshold, whatever the fields say:
+Three rules cap the weight below the upper threshold, whatever the fields say:
 - twins: the same birth date (or one slip away) and the same address or phone, but names that no
   registration error explains;
-- placeholder names: a newborn registered as 张某之子/之女/男婴, or an unknown 无名氏.
+- placeholder names: a newborn registered as 张某之子/之女/男婴, or an unknown 无名氏;
+- two IDs: both records hold a valid resident ID (right check digit) and the two differ by more than one
+  slip — a father and a son of the same name at one address.
 """
 
 from math import log2
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
+from yilian.patients import residentid
 from yilian.patients.matching.record import Rec
 
 MISSING = "missing"
@@ -59,7 +62,7 @@ PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
 PRIOR = 1e-6  # probability that two records drawn at random are one person (county scale)
 UPPER = 26.0  # at or above: linked automatically
 LOWER = 17.0  # at or above (and below UPPER): sent to review
-CAPPED = UPPER - 1.0  # where the twins and placeholder rules leave a pair that scored higher
+CAPPED = UPPER - 1.0  # where the rules (twins, newborn, two IDs) leave a pair that scored higher
 
 WEIGHTS: dict[str, dict[str, float]] = {
     field: {level: log2(m / u) for level, (m, u) in levels.items()} | {MISSING: 0.0}
@@ -144,14 +147,25 @@ COMPARE = {
 }
 
 
-def rule_for(placeholder: bool, agreement: dict[str, str]) -> str:
-    """"newborn" or "twins" when a rule keeps the pair below the upper threshold, else "". `placeholder`:
-    either record has a placeholder name."""
+def distinct_ids(x: str, y: str) -> bool:
+    """Two valid resident IDs (right check digit) more than one slip apart: two national numbers, two people.
+    (One slip in the sequence code with a valid check digit could be a neighbour born the same day or a
+    mistyped number: the fields decide.)"""
+    return (len(x) == len(y) == 18 and x[:17].isdigit() and y[:17].isdigit()
+            and residentid.check_char(x[:17]) == x[17] and residentid.check_char(y[:17]) == y[17]
+            and DamerauLevenshtein.distance(x[:17], y[:17], score_cutoff=2) > 1)
+
+
+def rule_for(agreement: dict[str, str], *, placeholder: bool, two_ids: bool) -> str:
+    """The rule that keeps the pair below the upper threshold, or "": "newborn" (`placeholder`: either record
+    has a placeholder name), "twins", or "two_ids" (`two_ids`: `distinct_ids` of the two resident IDs)."""
     if placeholder:
         return "newborn"
     if (agreement["birth_date"] in ("exact", "swapped", "one_off") and agreement["name"] in ("similar", "different")
             and (agreement["address"] in ("village", "township") or agreement["phone"] in ("exact", "last8"))):
         return "twins"  # (a slip in one twin's birth date must not defeat the rule)
+    if two_ids:
+        return "two_ids"
     return ""
 
 
@@ -172,7 +186,8 @@ def score_records(a: Rec, b: Rec) -> tuple[float, float, dict[str, str]]:
     """(match weight, probability, agreement) of two records; agreement names the level of each field, and
     "rule" ("twins" / "newborn") when a rule capped the weight."""
     agreement = {field: COMPARE[field](a, b) for field in FIELDS}
-    rule = rule_for(a.placeholder or b.placeholder, agreement)
+    rule = rule_for(agreement, placeholder=a.placeholder or b.placeholder,
+                    two_ids=agreement["resident_id"] == "different" and distinct_ids(a.resident_id, b.resident_id))
     weight = weigh(agreement, rule)
     if rule:
         agreement["rule"] = rule

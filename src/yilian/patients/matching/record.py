@@ -1,8 +1,9 @@
 """What the matcher knows about one record: its fields normalised once, ready to compare and to block on.
 
 `record_of(x)` takes anything with the Patient attributes (`name`, `sex`, `birth_date`, `resident_id`,
-`phone`, `address`): a Patient, a `Probe`, a `NewPatient`. `record_from_values(...)` takes the raw values
-(the batch linkage reads them straight from the table).
+`phone`, `address`): a Patient, a `Probe`, a `NewPatient`. `record_from_values(...)` takes the raw values.
+A `Builder` remembers the names and addresses it has analysed: the batch linkage and the index builder use
+one for a run; online calls share one that remembers the last 20,000.
 """
 
 import re

@@ -64,7 +64,7 @@ def do_index_patients(patient_ids: Iterable[int]) -> int:
     """(Re)write the MatchKey rows of these patients, in one transaction; a merged record gets none (it is
     found through its survivor). Returns the number of keys written."""
     ids = sorted(set(patient_ids))
-    table = MatchKey._meta.db_table
+    table, column = MatchKey._meta.db_table, connection.ops.quote_name("key")
     written = 0
     with transaction.atomic():
         for chunk in _chunks(ids):
@@ -74,14 +74,14 @@ def do_index_patients(patient_ids: Iterable[int]) -> int:
             pairs = [(pk, key) for pk, *values in rows for key in sorted(keys_of(record_from_values(*values)))]
             if pairs:
                 with connection.cursor() as cursor:
-                    cursor.executemany(f"INSERT INTO {table} (patient_id, key) VALUES (%s, %s)", pairs)  # noqa: S608
+                    cursor.executemany(f"INSERT INTO {table} (patient_id, {column}) VALUES (%s, %s)", pairs)  # noqa: S608
             written += len(pairs)
     return written
 
 
 def do_index_all(progress=None, chunk: int = 50_000) -> int:
     """Rewrite the whole MatchKey table (`yilian mpi index`), in one transaction. Returns the keys written."""
-    table = MatchKey._meta.db_table
+    table, column = MatchKey._meta.db_table, connection.ops.quote_name("key")
     written = 0
     build = Builder().record  # remembers every name and address for the run
     with transaction.atomic():
@@ -98,7 +98,7 @@ def do_index_all(progress=None, chunk: int = 50_000) -> int:
             last = rows[-1][0]
             pairs = [(pk, key) for pk, *values in rows for key in sorted(keys_of(build(*values)))]
             with connection.cursor() as cursor:
-                cursor.executemany(f"INSERT INTO {table} (patient_id, key) VALUES (%s, %s)", pairs)  # noqa: S608
+                cursor.executemany(f"INSERT INTO {table} (patient_id, {column}) VALUES (%s, %s)", pairs)  # noqa: S608
             written += len(pairs)
             if progress:
                 progress(f"indexed up to patient #{last}: {written} keys")

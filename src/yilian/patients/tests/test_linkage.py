@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from yilian.access.models import AuditEvent
-from yilian.patients.linkage import do_link_all, load_rows
+from yilian.patients.linkage import do_link_all, estimate_parameters, load_rows
 from yilian.patients.matching import UPPER, batch, score_pair
 from yilian.patients.matching.synthetic import generate, true_pairs
 from yilian.patients.models import LinkCandidate, LinkStatus, MatchKey, Patient
@@ -61,8 +61,6 @@ def test_splink_and_python_engines_agree(register):
     by_splink = {(s.left, s.right): (s.agreement, round(s.weight, 9)) for s in batch.link(rows, engine="splink")}
     by_python = {(s.left, s.right): (s.agreement, round(s.weight, 9)) for s in batch.link(rows, engine="python")}
     assert by_splink == by_python
-    # and the spawned feature builders give the table the single process gives
-    assert batch.parallel_table(rows * 40, workers=2).equals(batch.parallel_table(rows * 40, workers=1))
 
 
 def test_rerun_keeps_decisions_and_refreshes_the_rest(register):
@@ -126,3 +124,15 @@ def test_command_prints_counts_only(register):
     for r in records:
         for value in (r.name, r.resident_id, r.phone):
             assert not value or len(value) < 2 or value not in text
+
+
+def test_estimate_recovers_the_error_model(register):
+    do_link_all()
+    rows, source = estimate_parameters(pairs=20_000)
+    assert source == "decided+linked"  # nobody has decided anything yet
+    found = {(e.field, e.level): e for e in rows}
+    assert found["birth_date", "exact"].u < 1e-3 < 0.8 < found["birth_date", "exact"].m
+    assert found["name", "different"].u > 0.9
+    out = StringIO()
+    call_command("mpi", "estimate", "--pairs", "5000", stdout=out)
+    assert "resident_id" in out.getvalue() and "decided+linked" in out.getvalue()

@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from yilian.patients import residentid
 from yilian.patients.matching import (
     LOWER,
     UPPER,
@@ -195,6 +196,16 @@ def test_twins_are_not_linked_automatically():
     # the same person with a homophone in the name is no twin
     weight, _p, agreement = score_pair(person("王大伟"), person("王大玮"))
     assert "rule" not in agreement and weight >= UPPER
+
+
+def test_two_valid_resident_ids_are_two_people():
+    """A father and a son of the same name at one address and phone: two valid, different IDs."""
+    father, son = residentid.make("130499", date(1968, 5, 12), 13), residentid.make("130499", date(1994, 3, 2), 31)
+    weight, _p, agreement = score_pair(person("王建国", birth_date=None, resident_id=father),
+                                       person("王建国", birth_date=None, resident_id=son))
+    assert agreement["rule"] == "two_ids" and weight < UPPER
+    broken = son[:17] + ("0" if son[17] != "0" else "1")  # a mistyped number: no rule, the fields decide
+    assert "rule" not in score_pair(person("王建国", resident_id=father), person("王建国", resident_id=broken))[2]
 
 
 @pytest.mark.parametrize("placeholder", ["张某之子", "张某某之子", "张伟之子", "张伟之女", "男婴", "张丽女婴"])
