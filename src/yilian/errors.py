@@ -1,5 +1,11 @@
 """The one error an action raises on bad input: which fields, each with a translated message."""
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
 
 class ActionError(Exception):
     def __init__(self, field: str | None = None, message: str = "", *, errors: dict[str, str] | None = None):
@@ -22,3 +28,14 @@ class ActionError(Exception):
 
     def as_list(self) -> list[dict[str, str]]:
         return [{"field": field, "message": message} for field, message in self.errors.items()]
+
+
+def check_each(prefix: str, items: Iterable[T], check: Callable[[T], R]) -> list[R]:
+    """`check` every item of a batch; the first failure is raised with its fields named `prefix.i.field`."""
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(check(item))
+        except ActionError as exc:
+            raise exc.prefixed(f"{prefix}.{i}") from None
+    return out

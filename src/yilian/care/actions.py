@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from yilian.access.gate import Decision, audit, audit_row, decide, visible
 from yilian.access.models import Action, AuditEvent, Basis, CareRelation, Outcome
 from yilian.care.models import ChargeCategory, ChargeItem, Encounter, EncounterClass, EncounterEvent
-from yilian.errors import ActionError
+from yilian.errors import ActionError, check_each
 from yilian.network.acting import Actor
 from yilian.network.models import Department, Membership
 from yilian.network.roles import Cap
@@ -103,11 +103,7 @@ def _created(actor: Actor, patient_id: int, object_type: str, object_id, action:
 def do_record_visits(actor: Actor, visits: list[Visit]) -> list[Encounter]:
     """Record many visits at the actor's institution; all or nothing."""
     departments, practitioners = _institution_scope(actor)
-    for i, visit in enumerate(visits):
-        try:
-            check_visit(actor, visit, departments, practitioners)
-        except ActionError as exc:
-            raise exc.prefixed(f"visits.{i}") from None
+    check_each("visits", visits, lambda visit: check_visit(actor, visit, departments, practitioners))
     patient_ids = {v.patient_id for v in visits}
     allowed = set(visible(actor, Patient.objects.filter(pk__in=patient_ids)).values_list("pk", flat=True))
     for i, visit in enumerate(visits):

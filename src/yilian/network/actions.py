@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from yilian.errors import ActionError
+from yilian.errors import ActionError, check_each
 from yilian.network.acting import SYSTEM, Actor
 from yilian.network.data.clinical_subjects import CLINICAL_SUBJECTS
 from yilian.network.models import (
@@ -167,12 +167,7 @@ def do_create_institutions(actor: Actor, consortium: Consortium, items: Sequence
     check_configure(actor)
     parent_codes = {i.parent_code.strip() for i in items if (i.parent_code or "").strip()}
     parents = {p.code: p for p in Institution.objects.filter(code__in=parent_codes)}
-    clean = []
-    for i, item in enumerate(items):
-        try:
-            clean.append(check_institution(actor, consortium, item, parents))
-        except ActionError as exc:
-            raise exc.prefixed(f"items.{i}") from None
+    clean = check_each("items", items, lambda item: check_institution(actor, consortium, item, parents))
     codes, names = [c.code for c in clean], [c.name for c in clean]
     taken_codes = set(Institution.objects.filter(code__in=codes).values_list("code", flat=True))
     taken_names = set(Institution.objects.filter(consortium=consortium, name__in=names).values_list("name", flat=True))
@@ -227,12 +222,7 @@ def check_department(actor: Actor, data: NewDepartment, institution_ids: set[int
 def do_create_departments(actor: Actor, items: Sequence[NewDepartment]) -> list[Department]:
     check_configure(actor)
     ids = set(Institution.objects.filter(pk__in={i.institution_id for i in items}).values_list("pk", flat=True))
-    clean = []
-    for i, item in enumerate(items):
-        try:
-            clean.append(check_department(actor, item, ids))
-        except ActionError as exc:
-            raise exc.prefixed(f"items.{i}") from None
+    clean = check_each("items", items, lambda item: check_department(actor, item, ids))
     taken = set(Department.objects.filter(institution_id__in=ids).values_list("institution_id", "name"))
     for i, c in enumerate(clean):
         key = (c.institution_id, c.name)
@@ -296,12 +286,7 @@ def _hash_passwords(passwords: list[str]) -> list[str]:
 def do_create_staff_many(actor: Actor, items: Sequence[NewStaff]) -> list[Staff]:
     """Create staff members with their log-ins. All or nothing."""
     check_configure(actor)
-    clean = []
-    for i, item in enumerate(items):
-        try:
-            clean.append(check_staff(actor, item))
-        except ActionError as exc:
-            raise exc.prefixed(f"items.{i}") from None
+    clean = check_each("items", items, lambda item: check_staff(actor, item))
     User = get_user_model()
     names = [c.username for c in clean]
     taken = set(User.objects.filter(username__in=names).values_list("username", flat=True))

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from yilian.access.actions import do_record_care
 from yilian.access.gate import Decision, audit, audit_row
 from yilian.access.models import Action, AuditEvent, Basis, CareRelation
-from yilian.errors import ActionError
+from yilian.errors import ActionError, check_each
 from yilian.network.acting import Actor
 from yilian.network.roles import Cap
 from yilian.patients import residentid
@@ -181,12 +181,7 @@ def do_register_patients(actor: Actor, items: list[NewPatient]) -> list[Patient]
     `patients.i.`), one care relationship and one audit row per patient, as `do_register_patient` writes."""
     if not actor.can(Cap.REGISTER):
         raise ActionError("role", _("Your role may not register patients."))
-    clean: list[NewPatient] = []
-    for i, item in enumerate(items):
-        try:
-            clean.append(check_register(actor, item))
-        except ActionError as exc:
-            raise exc.prefixed(f"patients.{i}") from None
+    clean = check_each("patients", items, lambda item: check_register(actor, item))
     rids = [c.resident_id for c in clean if c.resident_id]
     taken = set(Patient.objects.filter(resident_id__in=rids).values_list("resident_id", flat=True)) if rids else set()
     seen: set[str] = set()
@@ -227,12 +222,7 @@ def do_check_in_many(actor: Actor, resident_ids: list[str]) -> list[Patient]:
     `resident_ids.i.`): one care relationship per patient (kept if it exists) and one audit row each."""
     if not actor.can(Cap.REGISTER):
         raise ActionError("role", _("Your role may not check patients in."))
-    rids: list[str] = []
-    for i, value in enumerate(resident_ids):
-        try:
-            rids.append(check_check_in(actor, value))
-        except ActionError as exc:
-            raise exc.prefixed(f"resident_ids.{i}") from None
+    rids = check_each("resident_ids", resident_ids, lambda value: check_check_in(actor, value))
     now = timezone.now()
     with transaction.atomic():
         found = {p.resident_id: p for p in Patient.objects.filter(resident_id__in=set(rids))}
