@@ -10,9 +10,12 @@ linkage (`yilian mpi link`) and scores it against the ground truth, then times `
 new registrations of existing people against the full index.
 
 Prints `key=value` lines (counts, seconds, rates; never a name, an ID or a phone):
-records, people, true_pairs, index_seconds, seconds (batch linkage), linked, pending, precision, recall,
-f1 (pairwise, automatic links against the truth), review_recall (true pairs linked or queued),
-p50_ms, p95_ms (online search), search_top1, search_top10 (the person among the candidates).
+records, people, true_pairs, index_seconds, seconds (batch linkage), linked, pending;
+precision, recall, f1: pairwise over the patients the automatic links make — every pair of records that
+the links join, directly or through others, as the merges that follow them do (`merged_pairs`,
+`false_merged_pairs`) — against the truth; pair_precision, pair_recall, pair_f1: the linked pairs alone;
+review_recall (true pairs merged or queued); p50_ms, p95_ms (online search), search_top1, search_top10
+(the person among the candidates).
 
     .venv/bin/python benchmarks/mpi.py --quick                # 20,000 records, under a minute
     .venv/bin/python benchmarks/mpi.py --records 200000
@@ -76,6 +79,34 @@ def f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def clusters(linked: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Every pair of records the linked pairs make one patient (the merges follow the links transitively)."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in linked:
+        parent[find(a)] = find(b)
+    groups: dict[int, list[int]] = collections.defaultdict(list)
+    for x in parent:
+        groups[find(x)].append(x)
+    out = set()
+    for members in groups.values():
+        members.sort()
+        out.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+    return out
+
+
+def scores(predicted: set, truth: set) -> tuple[float, float, float]:
+    tp = len(predicted & truth)
+    precision, recall = ratio(tp, len(predicted)), ratio(tp, len(truth))
+    return precision, recall, f1(precision, recall)
+
+
 def evaluate(records, ids, explain: bool) -> dict[str, str]:
     from yilian.patients.matching.synthetic import true_pairs
     from yilian.patients.models import LinkCandidate
@@ -83,16 +114,15 @@ def evaluate(records, ids, explain: bool) -> dict[str, str]:
     truth = true_pairs(records, ids)
     person = {pk: r.pid for r, pk in zip(records, ids, strict=True)}
     linked, pending = set(), set()
-    patterns: dict[str, collections.Counter] = {"fp": collections.Counter(), "pending_true": collections.Counter(),
-                                                "strong_fp": collections.Counter()}
+    patterns: dict[str, collections.Counter] = {"fp": collections.Counter(), "pending_true": collections.Counter()}
+    rules: collections.Counter = collections.Counter()
     weights = []
     for left, right, status, agreement, weight in LinkCandidate.objects.values_list(
             "left_id", "right_id", "status", "agreement", "match_weight"):
         pair = (left, right)
-        weights.append((-1.0 if "rule" in agreement else weight, person[left] == person[right]))
         same = person[left] == person[right]
-        if not same and weight >= 24 and "rule" not in agreement:
-            patterns["strong_fp"][" ".join(f"{k}={v}" for k, v in sorted(agreement.items()))] += 1
+        weights.append((-1.0 if "rule" in agreement else weight, same))
+        rules[(agreement.get("rule", "-"), same)] += 1
         if status == "linked":
             linked.add(pair)
             if not same:
@@ -101,25 +131,34 @@ def evaluate(records, ids, explain: bool) -> dict[str, str]:
             pending.add(pair)
             if same:
                 patterns["pending_true"][" ".join(f"{k}={v}" for k, v in sorted(agreement.items()))] += 1
-    tp = len(linked & truth)
-    precision, recall = ratio(tp, len(linked)), ratio(tp, len(truth))
+    merged = clusters(linked)
+    precision, recall, f = scores(merged, truth)
+    pair_precision, pair_recall, pair_f = scores(linked, truth)
     out = {
         "true_pairs": str(len(truth)),
         "linked": str(len(linked)),
         "pending": str(len(pending)),
         "pending_true": str(len(pending & truth)),
+        "merged_pairs": str(len(merged)),
         "precision": f"{precision:.4f}",
         "recall": f"{recall:.4f}",
-        "f1": f"{f1(precision, recall):.4f}",
-        "review_recall": f"{ratio(len((linked | pending) & truth), len(truth)):.4f}",
+        "f1": f"{f:.4f}",
+        "false_merged_pairs": str(len(merged - truth)),
+        "pair_precision": f"{pair_precision:.4f}",
+        "pair_recall": f"{pair_recall:.4f}",
+        "pair_f1": f"{pair_f:.4f}",
+        "review_recall": f"{ratio(len((merged | pending) & truth), len(truth)):.4f}",
     }
     if explain:
-        for upper in range(20, 36):
+        for upper in range(20, 36):  # direct links only: the cluster rules are not re-run for each threshold
             tp_u = sum(1 for w, same in weights if w >= upper and same)
             all_u = sum(1 for w, _same in weights if w >= upper)
             p_u, r_u = ratio(tp_u, all_u), ratio(tp_u, len(truth))
-            print(f"# sweep upper={upper} fp={all_u - tp_u} precision={p_u:.5f} recall={r_u:.4f} f1={f1(p_u, r_u):.4f}")
-        missed = truth - linked - pending
+            print(f"# sweep pairs upper={upper} fp={all_u - tp_u} precision={p_u:.5f} recall={r_u:.4f} "
+                  f"f1={f1(p_u, r_u):.4f}")
+        for (rule, same), count in sorted(rules.items()):
+            print(f"# rule {rule} {'same person' if same else 'two people'}: {count}")
+        missed = truth - merged - pending
         by_error: collections.Counter = collections.Counter()
         errors = {pk: tuple(r.errors) for r, pk in zip(records, ids, strict=True)}
         for a, b in missed:

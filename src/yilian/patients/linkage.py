@@ -1,8 +1,9 @@
 """Batch linkage (`yilian mpi link`): score every pair of live records that shares a blocking key, record the
 pairs above the review threshold as link candidates.
 
-- weight ≥ UPPER: status "linked" (the merge action acts on them);
-- LOWER ≤ weight < UPPER: status "pending" (the review queue);
+- weight ≥ UPPER: status "linked" (`merging.do_apply_links` merges them; `yilian mpi link` runs it next);
+- LOWER ≤ weight < UPPER: status "pending" (the review queue), including strong pairs a rule holds back
+  (the model's and the cluster rules', `matching.cluster`) and pairs a merge once refused;
 - a pair that already has a decision ("same" / "different") is never rewritten: the decision is kept and
   never asked again; an undecided pair gets the new scores; a pending pair this run no longer finds is
   removed from the queue;
@@ -23,7 +24,7 @@ from yilian.access.gate import audit
 from yilian.access.models import Action
 from yilian.network.acting import SYSTEM, Actor
 from yilian.patients.matching import batch, estimate
-from yilian.patients.matching.model import UPPER
+from yilian.patients.matching.model import CAPPED, UPPER, probability
 from yilian.patients.models import LinkCandidate, LinkStatus, Patient
 
 DECIDED = (LinkStatus.SAME, LinkStatus.DIFFERENT)
@@ -66,11 +67,15 @@ def _write(ids: list[int], scored: list[batch.Scored], run: LinkRun) -> None:
     table = LinkCandidate._meta.db_table
     existing = {(left, right): (pk, status, source) for pk, left, right, status, source in
                 LinkCandidate.objects.values_list("pk", "left_id", "right_id", "status", "source").iterator(10_000)}
+    refused = set(LinkCandidate.objects.filter(status=LinkStatus.PENDING, agreement__rule="refused")
+                  .values_list("left_id", "right_id"))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     inserts, updates, found = [], [], set()
     for s in scored:
         pair = (ids[s.left], ids[s.right]) if ids[s.left] < ids[s.right] else (ids[s.right], ids[s.left])
         found.add(pair)
+        if pair in refused and s.weight >= UPPER:  # the merge refused it once: it waits for a person
+            s = batch.Scored(s.left, s.right, CAPPED, probability(CAPPED), s.agreement | {"rule": "refused"})
         status = LinkStatus.LINKED if s.weight >= UPPER else LinkStatus.PENDING
         values = (s.weight, s.probability, json.dumps(s.agreement, sort_keys=True), str(status))
         if pair in existing:

@@ -11,8 +11,8 @@ Not moved: `Merge` rows (the history itself), `LinkCandidate` rows (decisions st
 keeps working: a scan follows `merged_into`).
 
 Who: the master patient index desk (`patients.stewardship`); the batch linkage applies its automatic links
-as the SYSTEM actor (`do_apply_links`). Twins, newborn placeholder names, different resident IDs and
-different sexes are never merged without a person confirming.
+as the SYSTEM actor (`do_apply_links`). Twins, newborn placeholder names, resident IDs that no typing error
+explains and different sexes with different names are never merged without a person confirming.
 """
 
 from collections import defaultdict
@@ -28,7 +28,10 @@ from yilian.access.models import Action, AuditEvent
 from yilian.errors import ActionError
 from yilian.network.acting import SYSTEM, Actor
 from yilian.network.roles import Cap
-from yilian.patients.models import LinkCandidate, LinkStatus, Merge, Patient
+from yilian.patients.matching import cluster
+from yilian.patients.matching.model import CAPPED, score_records, trusted_id
+from yilian.patients.matching.record import record_of
+from yilian.patients.models import Identifier, IdentifierType, LinkCandidate, LinkStatus, Merge, Patient
 from yilian.patients.stewardship import check_steward
 
 NOT_MOVED = frozenset({"patients.Merge", "patients.LinkCandidate", "patients.MatchKey", "patients.QrToken"})
@@ -61,22 +64,34 @@ def survivor_id(patient_id: int) -> int:
 # --- checks -------------------------------------------------------------------------------------------------
 
 
-def concerns(survivor: Patient, merged: Patient) -> list[str]:
-    """Why two records may be two people although they look alike; each needs a person to confirm. Twins
-    and placeholder names are recognised as the matcher recognises them (`matching.score_pair`'s rule)."""
-    from yilian.patients import matching
+def _ids(patient: Patient, rec) -> set[tuple[str, bool]]:
+    """(resident ID, trusted) of the record and of the resident IDs it took over in earlier merges."""
+    values = set(Identifier.objects.filter(patient=patient, type=IdentifierType.RESIDENT_ID)
+                 .values_list("value", flat=True))
+    if rec.resident_id:
+        values.add(rec.resident_id)
+    return {(v, cluster.trusted_id(rec) if v == rec.resident_id else trusted_id(v, rec.born, rec.sex))
+            for v in values}
 
-    _weight, _probability, agreement = matching.score_pair(survivor, merged)
+
+def concerns(survivor: Patient, merged: Patient) -> list[str]:
+    """Why two records may be two people although they look alike; each needs a person to confirm. The rules
+    are the batch linkage's (`matching.model.rule_for` for the pair, `matching.cluster` for what the merged
+    patient would hold), so the merge step never refuses a link the linkage made."""
+    a, b = record_of(survivor), record_of(merged)
+    _weight, _probability, agreement = score_records(a, b)
     out = []
     if agreement.get("rule") == "twins":
         out.append(_("Same birth date and the same address or phone, but names no typing error explains: "
                      "these may be twins."))
     if agreement.get("rule") == "newborn":
         out.append(_("A name is a placeholder (a newborn not yet named, or an unknown person)."))
-    if survivor.resident_id and merged.resident_id and survivor.resident_id != merged.resident_id:
-        out.append(_("The records carry different resident IDs."))
-    if {survivor.sex, merged.sex} == {"1", "2"}:
-        out.append(_("The records have different sexes."))
+    rule = cluster.conflict({a.sex, b.sex} - {""}, _ids(survivor, a) | _ids(merged, b),
+                            names_agree=agreement["name"] in cluster.NAMES_AGREE)
+    if agreement.get("rule") == "two_ids" or rule == "ids":
+        out.append(_("The records carry different resident IDs that no typing error explains."))
+    if rule == "sexes":
+        out.append(_("The records have different sexes and different names."))
     return out
 
 
@@ -228,10 +243,13 @@ def do_unmerge(actor: Actor, merge_id) -> Merge:
 
 
 def choose_survivor(a: Patient, b: Patient) -> tuple[Patient, Patient]:
-    """(survivor, merged): the record with a resident ID, else the one registered first."""
-    if bool(a.resident_id) != bool(b.resident_id):
-        return (a, b) if a.resident_id else (b, a)
-    return (a, b) if (a.created_at, a.pk) <= (b.created_at, b.pk) else (b, a)
+    """(survivor, merged): the record with a trusted resident ID, else one with any resident ID, else the one
+    registered first."""
+    def rank(p: Patient) -> tuple:
+        rec = record_of(p)
+        return (not (rec.resident_id and cluster.trusted_id(rec)), not rec.resident_id, p.created_at, p.pk)
+
+    return (a, b) if rank(a) <= rank(b) else (b, a)
 
 
 @dataclass
@@ -241,10 +259,21 @@ class Applied:
     skipped: int = 0  # already one record
 
 
+def _refuse(pk: int) -> None:
+    """A linked pair the merge refuses goes to the review queue with the rule "refused", which later runs of
+    the linkage keep (`linkage._write`): it is never linked again without a person."""
+    candidate = LinkCandidate.objects.filter(pk=pk, status=LinkStatus.LINKED).first()
+    if candidate is not None:
+        candidate.status = LinkStatus.PENDING
+        candidate.match_weight = min(candidate.match_weight, CAPPED)
+        candidate.agreement = {**candidate.agreement, "rule": "refused"}
+        candidate.save(update_fields=["status", "match_weight", "agreement"])
+
+
 def do_apply_links(actor: Actor = SYSTEM) -> Applied:
-    """Merge the pairs the batch linkage linked automatically (status "linked"), strongest first. A pair a
-    merge would refuse (twins, a placeholder name, different resident IDs or sexes) goes to the review queue
-    instead: no such pair is ever merged without a person."""
+    """Merge the pairs the batch linkage linked automatically (status "linked"), strongest first. The linkage
+    already kept apart what a merge refuses (`matching.cluster`), so refusals are rare (the register changed
+    since the run); a refused pair goes to the review queue: it is never merged without a person."""
     out = Applied()
     pairs = list(LinkCandidate.objects.filter(status=LinkStatus.LINKED).order_by("-match_weight", "pk")
                  .values_list("pk", "left_id", "right_id"))
@@ -258,7 +287,7 @@ def do_apply_links(actor: Actor = SYSTEM) -> Applied:
         try:
             plan = check_merge(actor, survivor.pk, merged.pk, reason="batch linkage", system=True)
         except ActionError:
-            LinkCandidate.objects.filter(pk=pk, status=LinkStatus.LINKED).update(status=LinkStatus.PENDING)
+            _refuse(pk)
             out.to_review += 1
             continue
         try:

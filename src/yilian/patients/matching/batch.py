@@ -1,12 +1,13 @@
 """Batch linkage over the whole register, in DuckDB: the records' features as one table, blocking on the
-same keys as the online search, and two interchangeable scorers that give the same agreement levels:
+same keys as the online search, two interchangeable scorers that give the same agreement levels, then the
+cluster rules (`cluster.py`) over the strong pairs. The scorers:
 
 - `splink` (the default): Splink 5 on DuckDB, its comparisons written in SQL (`splink_model.py`) to mirror
   `model.py`;
 - `python`: DuckDB finds the blocked pairs, `model.score_records` scores each one in Python.
 
-Either way the weight, the twins/newborn rules and the band come from `model.py`, so a pair scores the same
-in the batch as in the online search. docs/mpi.md compares the two on the benchmark.
+Either way the weight, the twins/newborn/two-IDs rules and the band come from `model.py`, so a pair scores
+the same in the batch as in the online search (until a cluster rule holds it back). docs/mpi.md compares the two on the benchmark.
 
 Input rows are `(name, sex, birth_date, resident_id, phone, address)`; results name them by row index.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from yilian.patients.matching import cluster
 from yilian.patients.matching.keys import KINDS, keys_by_kind
 from yilian.patients.matching.model import (
     FIELDS,
@@ -27,6 +29,7 @@ from yilian.patients.matching.model import (
     probability,
     rule_for,
     score_records,
+    surname_slip,
     weigh,
 )
 from yilian.patients.matching.record import Builder, Rec
@@ -53,7 +56,6 @@ def _columns(recs: Sequence[Rec], offset: int = 0) -> dict[str, list]:
         "pinyin": [r.pinyin for r in recs],
         "fuzzy": [r.fuzzy for r in recs],
         "sound": [r.sound for r in recs],
-        "placeholder": [r.placeholder for r in recs],
         "sex": [r.sex or None for r in recs],
         "born": [r.born or None for r in recs],
         "phone": [r.phone or None for r in recs],
@@ -118,7 +120,7 @@ def score_python(con: duckdb.DuckDBPyConnection, recs: Sequence[Rec], progress: 
     return out
 
 
-def score_splink(con: duckdb.DuckDBPyConnection, progress: Progress) -> list[Scored]:
+def score_splink(con: duckdb.DuckDBPyConnection, recs: Sequence[Rec], progress: Progress) -> list[Scored]:
     from splink import DuckDBAPI, Linker
 
     from yilian.patients.matching.splink_model import LEVELS, THRESHOLD, settings
@@ -128,15 +130,17 @@ def score_splink(con: duckdb.DuckDBPyConnection, progress: Progress) -> list[Sco
     started = time.perf_counter()
     predictions = linker.inference.predict(threshold_match_weight=THRESHOLD, warning_mode="never")
     gammas = ", ".join(f"gamma_{f}" for f in FIELDS)
-    rows = con.execute(f"SELECT unique_id_l, unique_id_r, placeholder_l OR placeholder_r, rid_l, rid_r, "  # noqa: S608
-                       f"{gammas} FROM {predictions.physical_name}").fetchall()
+    rows = con.execute(f"SELECT unique_id_l, unique_id_r, {gammas} "  # noqa: S608
+                       f"FROM {predictions.physical_name}").fetchall()
     progress(f"splink predict: {len(rows)} pairs at or above the review threshold "
              f"({time.perf_counter() - started:.1f} s)")
     out: list[Scored] = []
-    for left, right, placeholder, rid_l, rid_r, *gamma in rows:
+    for left, right, *gamma in rows:
         agreement = {f: LEVELS[f][g] for f, g in zip(FIELDS, gamma, strict=True)}
-        two_ids = agreement["resident_id"] == "different" and distinct_ids(rid_l, rid_r)
-        rule = rule_for(agreement, placeholder=placeholder, two_ids=two_ids)
+        a, b = recs[left], recs[right]
+        rule = rule_for(agreement, placeholder=a.placeholder or b.placeholder,
+                        two_ids=agreement["resident_id"] == "different" and distinct_ids(a, b),
+                        surname_slip=surname_slip(a, b))
         weight = weigh(agreement, rule)
         if rule:
             agreement["rule"] = rule
@@ -163,6 +167,25 @@ def link(rows: Sequence[Row], *, engine: str = "splink", progress: Progress = la
         del table
         progress(f"features: {len(rows)} records, keys over {MAX_BLOCK} records left out: "
                  + ", ".join(f"{k} {v}" for k, v in dropped.items()) + f" ({time.perf_counter() - started:.1f} s)")
-        return score_python(con, recs, progress) if engine == "python" else score_splink(con, progress)
+        scored = score_python(con, recs, progress) if engine == "python" else score_splink(con, recs, progress)
     finally:
         con.close()
+    return hold(scored, recs, progress)
+
+
+def hold(scored: list[Scored], recs: Sequence[Rec], progress: Progress) -> list[Scored]:
+    """The cluster rules (`cluster.resolve`): a strong pair that would join two records the rules keep apart
+    is capped below the upper threshold, with the rule, like a pair the model holds back."""
+    started = time.perf_counter()
+    decided = cluster.resolve(((s.left, s.right, s.weight, s.agreement) for s in scored), recs)
+    out = []
+    for s in scored:
+        rule = decided.get((s.left, s.right), "")
+        if rule:
+            weight = weigh(s.agreement, rule)
+            s = Scored(s.left, s.right, weight, probability(weight), s.agreement | {"rule": rule})
+        out.append(s)
+    held = sum(1 for rule in decided.values() if rule)
+    progress(f"clusters: {len(decided) - held} strong pairs linked, {held} held for review "
+             f"({time.perf_counter() - started:.1f} s)")
+    return out

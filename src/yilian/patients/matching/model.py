@@ -7,10 +7,14 @@ docs/mpi.md explains every figure and how to re-estimate them.
 
 Three rules cap the weight below the upper threshold, whatever the fields say:
 - twins: the same birth date (or one slip away) and the same address or phone, but names that no
-  registration error explains;
+  registration error explains (a different surname before the same given name is explained: siblings
+  share a surname, never a given name);
 - placeholder names: a newborn registered as 张某之子/之女/男婴, or an unknown 无名氏;
-- two IDs: both records hold a valid resident ID (right check digit) and the two differ by more than one
-  slip — a father and a son of the same name at one address.
+- two IDs: both records hold a trusted resident ID (right check digit, agreeing with the birth date and
+  sex recorded beside it) and the two differ by more than one slip — a father and a son of the same name
+  at one address.
+
+`cluster.py` adds the rules that look at whole clusters of linked records.
 """
 
 from math import log2
@@ -60,7 +64,7 @@ PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
     },
 }
 PRIOR = 1e-6  # probability that two records drawn at random are one person (county scale)
-UPPER = 26.0  # at or above: linked automatically
+UPPER = 24.0  # at or above: linked automatically
 LOWER = 17.0  # at or above (and below UPPER): sent to review
 CAPPED = UPPER - 1.0  # where the rules (twins, newborn, two IDs) leave a pair that scored higher
 
@@ -147,22 +151,38 @@ COMPARE = {
 }
 
 
-def distinct_ids(x: str, y: str) -> bool:
-    """Two valid resident IDs (right check digit) more than one slip apart: two national numbers, two people.
-    (One slip in the sequence code with a valid check digit could be a neighbour born the same day or a
-    mistyped number: the fields decide.)"""
-    return (len(x) == len(y) == 18 and x[:17].isdigit() and y[:17].isdigit()
-            and residentid.check_char(x[:17]) == x[17] and residentid.check_char(y[:17]) == y[17]
+def trusted_id(rid: str, born: str, sex: str) -> bool:
+    """The resident ID could be right: its check digit is right and it agrees with the birth date ("YYYYMMDD")
+    and sex ("1"/"2") recorded beside it, where they are recorded (GB 11643 writes both into the number). An
+    ID that fails this was mistyped, here or there: it is nobody's number as it stands."""
+    if not (len(rid) == 18 and rid[:17].isdigit() and residentid.check_char(rid[:17]) == rid[17]):
+        return False
+    if born and rid[6:14] != born:
+        return False
+    return not sex or sex == ("1" if int(rid[16]) % 2 else "2")
+
+
+def distinct_ids(a: Rec, b: Rec) -> bool:
+    """Two trusted resident IDs more than one slip apart: two national numbers, two people. (One slip in the
+    sequence code could be a neighbour born the same day or a mistyped number: the fields decide.)"""
+    x, y = a.resident_id, b.resident_id
+    return (x != y and trusted_id(x, a.born, a.sex) and trusted_id(y, b.born, b.sex)
             and DamerauLevenshtein.distance(x[:17], y[:17], score_cutoff=2) > 1)
 
 
-def rule_for(agreement: dict[str, str], *, placeholder: bool, two_ids: bool) -> str:
+def surname_slip(a: Rec, b: Rec) -> bool:
+    """The given names sound alike and the surnames do not: a slip in the surname, not two siblings."""
+    return bool(a.given_sound) and a.given_sound == b.given_sound and a.surname_sound != b.surname_sound
+
+
+def rule_for(agreement: dict[str, str], *, placeholder: bool, two_ids: bool, surname_slip: bool = False) -> str:
     """The rule that keeps the pair below the upper threshold, or "": "newborn" (`placeholder`: either record
-    has a placeholder name), "twins", or "two_ids" (`two_ids`: `distinct_ids` of the two resident IDs)."""
+    has a placeholder name), "twins" (unless `surname_slip`), or "two_ids" (`two_ids`: `distinct_ids`)."""
     if placeholder:
         return "newborn"
     if (agreement["birth_date"] in ("exact", "swapped", "one_off") and agreement["name"] in ("similar", "different")
-            and (agreement["address"] in ("village", "township") or agreement["phone"] in ("exact", "last8"))):
+            and (agreement["address"] in ("village", "township") or agreement["phone"] in ("exact", "last8"))
+            and not surname_slip):
         return "twins"  # (a slip in one twin's birth date must not defeat the rule)
     if two_ids:
         return "two_ids"
@@ -187,7 +207,8 @@ def score_records(a: Rec, b: Rec) -> tuple[float, float, dict[str, str]]:
     "rule" ("twins" / "newborn") when a rule capped the weight."""
     agreement = {field: COMPARE[field](a, b) for field in FIELDS}
     rule = rule_for(agreement, placeholder=a.placeholder or b.placeholder,
-                    two_ids=agreement["resident_id"] == "different" and distinct_ids(a.resident_id, b.resident_id))
+                    two_ids=agreement["resident_id"] == "different" and distinct_ids(a, b),
+                    surname_slip=surname_slip(a, b))
     weight = weigh(agreement, rule)
     if rule:
         agreement["rule"] = rule

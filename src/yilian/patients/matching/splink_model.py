@@ -78,8 +78,8 @@ def _comparison(field: str) -> dict:
     return {"output_column_name": field, "comparison_levels": out}
 
 
-# Splink's match weight (prior included) at the review threshold; the final weight (with the twins and
-# newborn rules) is computed from the levels, in Python.
+# Splink's match weight (prior included) at the review threshold; the final weight (with the twins, newborn
+# and two-IDs rules) is computed from the levels, in Python.
 THRESHOLD = LOWER + PRIOR_WEIGHT - 1e-9
 
 
@@ -93,5 +93,4 @@ def settings() -> dict:
         "comparisons": [_comparison(field) for field in FIELDS],
         "retain_matching_columns": True,  # with the gamma (level) columns
         "retain_intermediate_calculation_columns": False,
-        "additional_columns_to_retain": ["placeholder"],  # for the newborn rule
     }

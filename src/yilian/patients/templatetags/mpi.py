@@ -16,8 +16,16 @@ LEVELS = {
     "village": _("same village"), "township": _("same township"), "close": _("one digit off"),
     "different": _("different"), "missing": _("not recorded on both"),
 }
-RULES = {"twins": _("possible twins: not linked automatically"),
-         "newborn": _("placeholder name: not linked automatically")}
+RULES = {
+    "twins": _("possible twins: not linked automatically"),
+    "newborn": _("placeholder name: not linked automatically"),
+    "two_ids": _("two different valid resident IDs: not linked automatically"),
+    "sexes": _("linking would give one patient both sexes under different names: not linked automatically"),
+    "ids": _("linking would give one patient resident IDs no typing error explains: not linked automatically"),
+    "apart": _("linking would join records kept apart (possible twins, a placeholder name, two resident IDs): "
+               "not linked automatically"),
+    "refused": _("the merge refused this pair once: not linked automatically"),
+}
 DISAGREE = {"different", "missing"}
 
 

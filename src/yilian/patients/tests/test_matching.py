@@ -208,6 +208,26 @@ def test_two_valid_resident_ids_are_two_people():
     assert "rule" not in score_pair(person("王建国", resident_id=father), person("王建国", resident_id=broken))[2]
 
 
+def test_an_id_that_disagrees_with_its_own_record_is_no_second_number():
+    """A number whose birth date part disagrees with the record's birth date was mistyped: not two people."""
+    right = residentid.make("130499", date(1980, 5, 12), 13)
+    typo = right[:6] + "19810612" + right[14:17]  # two slips away
+    typo += residentid.check_char(typo)  # a valid check digit, but not this record's birth date
+    weight, _p, agreement = score_pair(person("王建国", resident_id=right), person("王建国", resident_id=typo))
+    assert agreement["resident_id"] == "different" and "rule" not in agreement and weight >= UPPER
+
+
+def test_a_slip_in_the_surname_is_no_twin():
+    """Siblings share a surname, never a given name: 刁琪 and 张琪 born the same day at one address are one
+    person with a mistyped surname, not twins."""
+    weight, _p, agreement = score_pair(person("刁雨琪"), person("张雨琪"))
+    assert agreement["name"] == "different" and "rule" not in agreement
+    assert weight >= UPPER
+    # one given-name character apart: twins are often named so (雨琪, 雨晴); a person decides
+    assert score_pair(person("张雨琪"), person("张雨晴"))[2]["rule"] == "twins"
+    assert score_pair(person("张雨琪"), person("张子轩"))[2]["rule"] == "twins"
+
+
 @pytest.mark.parametrize("placeholder", ["张某之子", "张某某之子", "张伟之子", "张伟之女", "男婴", "张丽女婴"])
 def test_newborn_placeholder_is_never_linked_automatically(placeholder):
     for other in (placeholder, "张小宝"):  # even against the very same placeholder, same everything

@@ -1,5 +1,6 @@
-"""`yilian mpi index` rewrites the blocking keys of every patient; `yilian mpi link` runs the batch linkage;
-`yilian mpi estimate` re-estimates the model's m and u from the register (docs/mpi.md).
+"""`yilian mpi index` rewrites the blocking keys of every patient; `yilian mpi link` runs the batch linkage
+and merges what it linked (`--no-merge`: only link); `yilian mpi estimate` re-estimates the model's m and u
+from the register (docs/mpi.md).
 
 They print counts, shares and seconds only (never a name, an identifier or a phone)."""
 
@@ -7,10 +8,12 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from yilian.network.acting import SYSTEM
 from yilian.patients.linkage import do_link_all, estimate_parameters
 from yilian.patients.matching.batch import ENGINES
 from yilian.patients.matching.model import PARAMETERS
 from yilian.patients.matching.search import do_index_all
+from yilian.patients.merging import do_apply_links
 
 
 class Command(BaseCommand):
@@ -23,6 +26,8 @@ class Command(BaseCommand):
         link.add_argument("--engine", choices=ENGINES, default="splink",
                           help="splink (Splink on DuckDB, default) or python (DuckDB blocking, Python scorer).")
         link.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores).")
+        link.add_argument("--no-merge", action="store_true",
+                          help="Only link and queue; leave the merges of the linked pairs for a later run.")
         estimate = sub.add_parser("estimate", help="Re-estimate m and u from the register; print them.")
         estimate.add_argument("--pairs", type=int, default=200_000, help="Random pairs for u (default 200,000).")
 
@@ -36,6 +41,12 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"{run.records} records: {run.linked} pairs linked, {run.pending} for review, {run.kept} decided "
                 f"pairs kept, {run.removed} removed, in {run.seconds:.1f} s."))
+            if not opts["no_merge"]:
+                started = time.perf_counter()
+                applied = do_apply_links(SYSTEM)
+                self.stdout.write(self.style.SUCCESS(
+                    f"{applied.merged} records merged, {applied.to_review} pairs sent to review, {applied.skipped} "
+                    f"already one patient, in {time.perf_counter() - started:.1f} s."))
         elif opts["subcommand"] == "estimate":
             self._estimate(opts["pairs"])
         else:  # pragma: no cover - argparse refuses other values
