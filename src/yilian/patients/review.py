@@ -9,7 +9,7 @@ stored on the `LinkCandidate` and the pair is never asked again. Every record sh
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,9 +44,10 @@ class Masked:
 @dataclass
 class Pair:
     candidate: LinkCandidate
-    left: Masked
+    left: Masked  # the patients the pair's records stand for now (see `pending`)
     right: Masked
     suggested_survivor: int
+    merged_since: list[tuple[int, int]] = field(default_factory=list)  # (record scored, merged into) since
 
     @property
     def agreement(self) -> list[tuple[str, str]]:
@@ -63,21 +64,32 @@ def masked(patient: Patient, identifiers: list[dict] | None = None) -> Masked:
 
 
 def pending(actor: Actor) -> QuerySet[LinkCandidate]:
-    """The open pairs of the actor's consortium: both records still records of their own."""
-    return (LinkCandidate.objects.filter(status=LinkStatus.PENDING, left__merged_into__isnull=True,
-                                         right__merged_into__isnull=True,
+    """The open pairs of the actor's consortium that are still two patients. A record merged since the pair
+    was scored stands for its survivor (merges are one hop deep): the pair stays in the queue and is
+    shown, and decided, as the two patients it is now."""
+    merged_left, merged_right = Q(left__merged_into__isnull=False), Q(right__merged_into__isnull=False)
+    one_patient = (Q(left__merged_into=F("right_id")) | Q(right__merged_into=F("left_id"))
+                   | (merged_left & merged_right & Q(left__merged_into=F("right__merged_into"))))
+    return (LinkCandidate.objects.filter(status=LinkStatus.PENDING,
                                          left__registered_at__consortium_id=consortium_id(actor))
-            .select_related("left__registered_at", "right__registered_at"))
+            .exclude(one_patient)
+            .select_related("left__registered_at", "right__registered_at", "left__merged_into__registered_at",
+                            "right__merged_into__registered_at"))
+
+
+def now(patient: Patient) -> Patient:
+    """The patient a record stands for now: itself, or the survivor it was merged into."""
+    return patient.merged_into if patient.merged_into_id else patient
 
 
 def _pairs(candidates: list[LinkCandidate]) -> list[Pair]:
-    ids = [c.left_id for c in candidates] + [c.right_id for c in candidates]
-    idents = masked_identifiers(ids)
+    sides = [(now(c.left), now(c.right)) for c in candidates]
+    idents = masked_identifiers([p.pk for pair in sides for p in pair])
     out = []
-    for c in candidates:
-        survivor, _merged = choose_survivor(c.left, c.right)
-        out.append(Pair(c, masked(c.left, idents.get(c.left_id)), masked(c.right, idents.get(c.right_id)),
-                        survivor.pk))
+    for c, (left, right) in zip(candidates, sides, strict=True):
+        survivor, _merged = choose_survivor(left, right)
+        out.append(Pair(c, masked(left, idents.get(left.pk)), masked(right, idents.get(right.pk)), survivor.pk,
+                        merged_since=[(r.pk, r.merged_into_id) for r in (c.left, c.right) if r.merged_into_id]))
     return out
 
 
@@ -85,7 +97,7 @@ def _audit_shown(actor: Actor, candidates: list[LinkCandidate], action: str = Ac
     AuditEvent.objects.bulk_create([
         audit_row(actor, patient_id=pid, object_type="link-candidate", object_id=c.pk, action=action,
                   reason=reason or "link review (masked)")
-        for c in candidates for pid in (c.left_id, c.right_id)
+        for c in candidates for pid in (now(c.left).pk, now(c.right).pk)
     ])
 
 
@@ -125,15 +137,16 @@ def do_decide_link(actor: Actor, candidate_id, same: bool, survivor_id=None, con
     plan = None
     if same:
         check_steward(actor, Cap.MERGE)
-        pair = {candidate.left_id: candidate.left, candidate.right_id: candidate.right}
+        left, right = now(candidate.left), now(candidate.right)
+        pair = {left.pk: left, right.pk: right}
         if survivor_id in (None, ""):
-            survivor = choose_survivor(candidate.left, candidate.right)[0]
+            survivor = choose_survivor(left, right)[0]
         else:
             try:
                 survivor = pair[int(survivor_id)]
             except (TypeError, ValueError, KeyError):
                 raise ActionError("survivor_id", _("Keep one of the two records of the pair.")) from None
-        merged = candidate.right if survivor.pk == candidate.left_id else candidate.left
+        merged = right if survivor.pk == left.pk else left
         plan = check_merge(actor, survivor.pk, merged.pk, reason=f"link review #{candidate.pk}", confirm=confirm)
     status = LinkStatus.SAME if same else LinkStatus.DIFFERENT
     m = actor.membership

@@ -111,3 +111,34 @@ def test_a_pair_with_a_merged_record_leaves_the_queue(registrar, pairs):
     do_decide_link(f.actor(registrar), strong.pk, same=True)
     shown, total = review_queue(f.actor(registrar))
     assert [p.candidate.pk for p in shown] == [weak.pk] and total == 1
+
+
+def test_a_pair_whose_record_was_merged_since_stays_in_the_queue_as_the_patients_are_now(registrar, pairs):
+    """other2 is merged into a third record after the pair (other, other2) was scored: the pair stays open,
+    shows the survivor in its place, and *same person* merges the two patients as they are now."""
+    _strong, weak, _done = pairs
+    actor = f.actor(registrar)
+    survivor = f.second_record(registrar, weak.left)
+    merge_into(survivor, weak.right)
+    shown, _total = review_queue(actor)
+    pair = next(p for p in shown if p.candidate.pk == weak.pk)
+    assert {pair.left.id, pair.right.id} == {weak.left_id, survivor.pk}
+    assert pair.merged_since == [(weak.right_id, survivor.pk)]
+    mark = AuditEvent.objects.count()
+    do_decide_link(actor, weak.pk, same=True, survivor_id=weak.left_id, confirm=True)
+    assert {r.patient_id for r in AuditEvent.objects.filter(pk__gt=mark, object_type="link-candidate")} == {
+        weak.left_id, survivor.pk}
+    assert Patient.objects.get(pk=survivor.pk).merged_into_id == weak.left_id
+
+
+def test_a_pair_that_is_one_patient_now_leaves_the_queue(registrar, pairs):
+    strong, _weak, _done = pairs
+    merge_into(strong.left, strong.right)
+    assert strong.pk not in [p.candidate.pk for p in review_queue(f.actor(registrar))[0]]
+
+
+def merge_into(survivor, merged):
+    from yilian.network.acting import SYSTEM
+    from yilian.patients.merging import apply_merge, check_merge
+
+    apply_merge(SYSTEM, check_merge(SYSTEM, survivor.pk, merged.pk, reason="test", confirm=True, system=True))
