@@ -97,9 +97,10 @@ class Clusters:
         if ra == rb:
             return ""
         ga, gb = self.groups[ra], self.groups[rb]
-        rule = conflict(ga.sexes | gb.sexes, ga.ids | gb.ids, names_agree=names_agree)
-        if rule:
-            return rule
+        if ga.sexes != gb.sexes and ga.sexes and gb.sexes and not names_agree:  # (most joins skip both tests)
+            return "sexes"
+        if ga.ids != gb.ids and ga.ids and gb.ids and conflict(set(), ga.ids | gb.ids):
+            return "ids"
         if held:
             for x in ga.members:
                 for y in gb.members:
@@ -117,12 +118,20 @@ class Clusters:
 
 def resolve(pairs: Iterable[tuple[int, int, float, dict[str, str]]], recs: Sequence[Rec]
             ) -> dict[tuple[int, int], str]:
-    """For every pair (left, right, weight, agreement) at or above the upper threshold without a rule: "" if it links, or
-    the rule that sends it to review: "sexes", "ids", or "apart" (the joined cluster would contain a pair the
-    model holds back: twins, a placeholder name, two IDs). Pairs below it or with a rule are left out of the answer."""
-    pairs = list(pairs)
-    held = {(min(a, b), max(a, b)) for a, b, _w, agreement in pairs if agreement.get("rule")}
-    strong = sorted(((w, min(a, b), max(a, b), agreement["name"] in NAMES_AGREE) for a, b, w, agreement in pairs
-                     if w >= model.UPPER and not agreement.get("rule")), key=lambda t: (-t[0], t[1], t[2]))
+    """For every pair (left, right, weight, agreement) at or above the upper threshold without a rule: "" if
+    it links, or the rule that sends it to review: "sexes", "ids", or "apart" (the joined cluster would
+    contain a pair the model holds back: twins, a placeholder name, two IDs). Pairs below the threshold or
+    with a rule are left out of the answer."""
+    held: set[tuple[int, int]] = set()
+    strong = []
+    upper = model.UPPER
+    for a, b, w, agreement in pairs:
+        if a > b:
+            a, b = b, a
+        if agreement.get("rule"):
+            held.add((a, b))
+        elif w >= upper:
+            strong.append((-w, a, b, agreement["name"] in NAMES_AGREE))
+    strong.sort()
     clusters = Clusters(recs)
     return {(a, b): clusters.join(a, b, held, names_agree=agree) for _w, a, b, agree in strong}
