@@ -92,4 +92,6 @@ def do_review_break_glass(actor: Actor, glass_id: int, note: str) -> BreakGlass:
         glass.reviewed_by_id = actor.membership.staff_id
         glass.review_note = (note or "").strip()[:500]
         glass.save(update_fields=["reviewed_at", "reviewed_by", "review_note"])
+        audit(actor, patient_id=glass.patient_id, object_type="break_glass", object_id=glass.pk,
+              action=Action.UPDATE, reason="break-glass reviewed")
     return glass

@@ -13,8 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from yilian.access import gate
 from yilian.access.actions import do_review_break_glass
 from yilian.access.forms import AuditSearchForm, ReviewForm
+from yilian.access.models import Action
 from yilian.access.queries import break_glass_reviewed, break_glass_to_review, search_audit
 from yilian.errors import ActionError
 from yilian.network.acting import requires
@@ -68,7 +70,9 @@ def audit_export(request):
     form = AuditSearchForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "access/audit.html", {"form": form, "page": None}, status=400)
-    rows = search_audit(**_filters(form)) if form.is_bound else search_audit()
+    own = gate.audit(request.actor, patient_id=None, object_type="audit_trail", action=Action.EXPORT,
+                reason="audit trail export")
+    rows = (search_audit(**_filters(form)) if form.is_bound else search_audit()).filter(pk__lt=own.pk)
     writer = csv.writer(_Echo())
 
     def stream():

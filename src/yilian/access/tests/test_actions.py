@@ -93,6 +93,9 @@ def test_review(secadmin, outsider, patient):
     glass = f.break_glass(outsider, patient)
     reviewed = do_review_break_glass(f.actor(secadmin), glass.pk, " 属实 ")
     assert (reviewed.reviewed_by_id, reviewed.review_note) == (secadmin.staff_id, "属实")
+    row = AuditEvent.objects.filter(object_type="break_glass", action="update").get()
+    assert (row.patient_id, row.object_id, row.username, row.reason) == (
+        patient.pk, str(glass.pk), secadmin.staff.user.username, "break-glass reviewed")
     with pytest.raises(ActionError) as exc:
         do_review_break_glass(f.actor(secadmin), glass.pk, "again")
     assert set(exc.value.errors) == {"id"}

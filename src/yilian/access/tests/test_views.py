@@ -144,6 +144,15 @@ def test_export_without_filters_is_everything(client_as, auditor, trail):
     assert len(read_csv(client_as(auditor).get(reverse("access:audit_export")))) == 1 + len(trail)
 
 
+def test_an_export_is_audited_and_holds_the_trail_as_it_was_when_asked(client_as, auditor, trail):
+    first = read_csv(client_as(auditor).get(reverse("access:audit_export")))
+    second = read_csv(client_as(auditor).get(reverse("access:audit_export")))
+    exports = AuditEvent.objects.filter(object_type="audit_trail", action="export")
+    assert exports.count() == 2 and {e.username for e in exports} == {"auditor"}
+    assert len(second) == len(first) + 1  # the first export's own row, not the second's
+    assert [r[EXPORT_COLUMNS.index("object_type")] for r in second].count("audit_trail") == 1
+
+
 def test_audit_pages(client_as, auditor):
     for i in range(105):
         row(local(2026, 3, 1, 8, 0, i % 60), username=f"u{i}")
