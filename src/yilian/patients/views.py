@@ -89,16 +89,22 @@ def patient_card(request, patient_id: int):
     })
 
 
-@require_POST
-@requires(Cap.REGISTER)
-def rotate_qr(request, patient_id: int):
+def _then_back(request, patient_id: int, act, done: str):
+    """Run a button's action on the patient's page, say how it went, and go back to the page."""
     try:
-        qr.do_rotate_qr(request.actor, patient_id)
+        act()
     except ActionError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("A new QR card was issued; the old one no longer works."))
+        messages.success(request, done)
     return redirect("patients:detail", patient_id=patient_id)
+
+
+@require_POST
+@requires(Cap.REGISTER)
+def rotate_qr(request, patient_id: int):
+    return _then_back(request, patient_id, lambda: qr.do_rotate_qr(request.actor, patient_id),
+                      _("A new QR card was issued; the old one no longer works."))
 
 
 @require_POST
@@ -120,13 +126,8 @@ def link_identifier(request, patient_id: int):
 @require_POST
 @requires(Cap.REGISTER)
 def unlink_identifier(request, patient_id: int, identifier_id: int):
-    try:
-        do_unlink_identifier(request.actor, patient_id, identifier_id)
-    except ActionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Identifier removed."))
-    return redirect("patients:detail", patient_id=patient_id)
+    return _then_back(request, patient_id, lambda: do_unlink_identifier(request.actor, patient_id, identifier_id),
+                      _("Identifier removed."))
 
 
 @require_POST
