@@ -31,7 +31,23 @@ REGISTRAR_OPERATIONS = {
     ("DELETE", "/api/v1/patients/{patient_id}/identifiers/{identifier_id}"),
     ("POST", "/api/v1/patients/{patient_id}/qr/rotate"), ("POST", "/api/v1/patients/qr/check-in"),
     ("POST", "/api/v1/patients/merges"), ("POST", "/api/v1/patients/merges/{merge_id}/unmerge"),
+    ("GET", "/api/v1/scheduling/slots"), ("POST", "/api/v1/scheduling/bookings"),
+    ("POST", "/api/v1/scheduling/bookings/{booking_id}/cancel"),
+    ("POST", "/api/v1/scheduling/bookings/{booking_id}/reschedule"),
+    ("POST", "/api/v1/scheduling/bookings/{booking_id}/no-show"), ("POST", "/api/v1/scheduling/registrations"),
 }
+
+
+def _clinic(registrar, owner, patient) -> None:
+    """A week of slots at the county hospital and a booking, for the scheduling ids to hit."""
+    from yilian.scheduling.actions import do_book, do_set_fee
+    from yilian.scheduling.models import Slot
+    from yilian.scheduling.tests.clinics import make_clinic
+
+    do_set_fee(f.actor(registrar), "ordinary", "10")
+    clinic = make_clinic(registrar, owner.department, doctor_id=owner.staff_id)
+    slot = Slot.objects.filter(schedule=clinic, date__gt=clinic.valid_from).order_by("start").first()
+    do_book(f.actor(registrar), patient.pk, slot.pk, "window")
 
 
 def _session_cookie(membership) -> str:
@@ -56,6 +72,7 @@ def sessions(wsgi_in_test_transaction, registrar, owner, colleague, patient):
     f.open_encounter(colleague, patient)
     f.break_glass(f.make_membership(registrar.institution, "nurse"), patient)
     assert encounter.pk
+    _clinic(registrar, owner, patient)
     csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     return {"csrf": csrf, "registrar": _session_cookie(registrar), "doctor": _session_cookie(owner)}
 

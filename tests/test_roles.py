@@ -65,6 +65,13 @@ API = [
     ("unmerge", "post", lambda i: f"/api/v1/patients/merges/{i['merge']}/unmerge", Cap.MERGE),
     ("indicators", "get", lambda i: "/api/v1/indicators", Cap.DASHBOARD),
     ("indicator", "get", lambda i: "/api/v1/indicators/outpatient.visits", Cap.DASHBOARD),
+    # Outpatient scheduling (issue 4): the booking and registration desk.
+    ("free slots", "get", lambda i: "/api/v1/scheduling/slots", Cap.REGISTER),
+    ("book", "post", lambda i: "/api/v1/scheduling/bookings", Cap.REGISTER),
+    ("cancel booking", "post", lambda i: "/api/v1/scheduling/bookings/1/cancel", Cap.REGISTER),
+    ("reschedule booking", "post", lambda i: "/api/v1/scheduling/bookings/1/reschedule", Cap.REGISTER),
+    ("no-show", "post", lambda i: "/api/v1/scheduling/bookings/1/no-show", Cap.REGISTER),
+    ("register visit", "post", lambda i: "/api/v1/scheduling/registrations", Cap.REGISTER),
 ]
 
 ROLES = list(Role.values)

@@ -91,10 +91,12 @@ def _routers() -> None:
     from yilian.analytics.api import router as analytics_router
     from yilian.care.api import router as care_router
     from yilian.patients.api import router as patients_router
+    from yilian.scheduling.api import router as scheduling_router
 
     api.add_router("/patients", patients_router)
     api.add_router("/encounters", care_router)
     api.add_router("/indicators", analytics_router)
+    api.add_router("/scheduling", scheduling_router)
 
 
 _routers()

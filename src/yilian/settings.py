@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "yilian.access",
     "yilian.patients",
     "yilian.care",
+    "yilian.scheduling",
     "yilian.analytics",
     "yilian.demo",
 ]

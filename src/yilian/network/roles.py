@@ -36,6 +36,7 @@ class Cap(models.TextChoices):
     AUDIT = "audit", _("Read the audit trail")
     LINK_REVIEW = "link_review", _("Review possible duplicate patient records")
     MERGE = "merge", _("Merge and unmerge patient records")
+    SCHEDULE = "schedule", _("Manage clinic schedules")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -47,7 +48,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # The master patient index desk (主索引管理) is a registrar's job; it works at the consortium's lead
     # institution only (`patients.stewardship`), on masked data (docs/mpi.md).
     Role.REGISTRAR: frozenset(
-        {Cap.CLINICAL, Cap.REGISTER, Cap.RECORD_VISIT, Cap.UNMASK, Cap.LINK_REVIEW, Cap.MERGE}
+        {Cap.CLINICAL, Cap.REGISTER, Cap.RECORD_VISIT, Cap.UNMASK, Cap.LINK_REVIEW, Cap.MERGE, Cap.SCHEDULE}
     ),
     Role.MANAGER: frozenset({Cap.DASHBOARD}),
     Role.SYSADMIN: frozenset({Cap.CONFIGURE}),

@@ -1,0 +1,56 @@
+"""Per-institution outpatient policy, read with its defaults: fees by tier, booking limits, the validity of
+a registration and who registers without a fee. Rows, not settings, so the consortium can change them."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.utils import timezone
+
+from yilian.access.models import Grant, GrantKind
+from yilian.network.models import Staff, Title
+from yilian.scheduling.models import FeePolicy, FeeTier, FreeRegistrationRule, FreeRule, OutpatientPolicy
+
+EXPERT_TITLES = frozenset({Title.CHIEF_PHYSICIAN, Title.ASSOC_CHIEF_PHYSICIAN})
+
+
+def tier_for(doctor: Staff | None, special: bool = False) -> str:
+    """特需 when the clinic is declared special; 专家 for a (deputy) chief physician; otherwise 普通, which is
+    also the tier of a general clinic without a named doctor."""
+    if special:
+        return FeeTier.SPECIAL
+    if doctor is not None and doctor.title in EXPERT_TITLES:
+        return FeeTier.EXPERT
+    return FeeTier.ORDINARY
+
+
+def policy_for(institution_id: int) -> OutpatientPolicy:
+    """The institution's policy row, or an unsaved one holding the defaults."""
+    return (OutpatientPolicy.objects.filter(institution_id=institution_id).first()
+            or OutpatientPolicy(institution_id=institution_id))
+
+
+def fee_for(institution_id: int, tier: str) -> Decimal | None:
+    return FeePolicy.objects.filter(institution_id=institution_id, tier=tier).values_list("amount", flat=True).first()
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _contracted(patient_id: int) -> bool:
+    """A family-doctor contract is, for now, an active family-doctor grant anywhere in the consortium."""
+    now = timezone.now()
+    return Grant.objects.filter(patient_id=patient_id, kind=GrantKind.FAMILY_DOCTOR, valid_from__lte=now,
+                                valid_to__gt=now, revoked_at__isnull=True).exists()
+
+
+def free_rule_for(patient, institution_id: int, department_id: int, day: date) -> FreeRegistrationRule | None:
+    """The first active rule of the institution that waives this patient's fee in this department."""
+    for rule in FreeRegistrationRule.objects.filter(institution_id=institution_id, active=True).order_by("pk"):
+        if rule.kind == FreeRule.DEPARTMENT and rule.department_id == department_id:
+            return rule
+        if rule.kind == FreeRule.AGE and patient.birth_date and age_on(patient.birth_date, day) >= rule.min_age:
+            return rule
+        if rule.kind == FreeRule.CONTRACTED and _contracted(patient.pk):
+            return rule
+    return None

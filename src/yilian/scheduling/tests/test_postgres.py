@@ -1,0 +1,100 @@
+"""Real parallel connections on PostgreSQL racing for places (run with DATABASE_URL=postgres://… and
+`-m postgres`; on any other database these tests fail, never skip)."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections
+
+from yilian.access.models import AuditEvent, CareRelation
+from yilian.errors import ActionError
+from yilian.scheduling.actions import SlotTaken, do_book, do_cancel
+from yilian.scheduling.models import Booking, Slot
+from yilian.scheduling.tests.clinics import make_clinic, slots_on
+from yilian.testing import factories as f
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(db):
+    if connection.vendor != "postgresql":
+        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
+
+
+def in_parallel(n: int, work: Callable[[int], object]) -> list[tuple[str, object]]:
+    """`work(i)` in n threads released together, each on its own connection: ("ok", result) or
+    ("error", exception) per thread."""
+    barrier = threading.Barrier(n)
+    results: list[tuple[str, object]] = [("error", None)] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[i] = ("ok", work(i))
+        except Exception as exc:  # collected and asserted on by the caller
+            results[i] = ("error", exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def test_fifty_desks_booking_the_last_place(net, registrar, fees):
+    clinic = make_clinic(registrar, net.department(net.county), capacity=3, referral_reserved=0)
+    slot = slots_on(clinic, 3)[0]
+    for _ in range(2):
+        do_book(f.actor(registrar), f.register_patient(registrar).pk, slot.pk, "window")
+    n = 50
+    people = [f.register_patient(registrar) for _ in range(n)]
+    results = in_parallel(n, lambda i: do_book(f.actor(registrar), people[i].pk, slot.pk, "window").pk)
+    won = [r for kind, r in results if kind == "ok"]
+    lost = [r for kind, r in results if kind == "error"]
+    assert len(won) == 1
+    assert len(lost) == n - 1
+    assert all(isinstance(e, SlotTaken) and set(e.errors) == {"slot_id"} for e in lost), {
+        type(e).__name__ for e in lost}
+    assert all(e.alternatives and f"#{e.alternatives[0].pk}" in e.errors["slot_id"] for e in lost)
+    slot.refresh_from_db()
+    assert (slot.booked, slot.issued) == (3, 3)
+    assert Booking.objects.filter(slot=slot, status="booked").count() == 3
+    winner = Booking.objects.get(pk=won[0])
+    assert CareRelation.objects.filter(source_type="booking", source_id=winner.pk).count() == 1
+    assert AuditEvent.objects.filter(object_type="booking", action="create").count() == 3
+
+
+def test_one_patient_booking_many_slots_at_once_keeps_the_limit(net, registrar, patient, fees):
+    """The default policy allows one active booking per department and day: the patient row is locked
+    while the limit is counted, so parallel desks cannot both pass it."""
+    clinic = make_clinic(registrar, net.department(net.county), capacity=5, referral_reserved=0)
+    slots = slots_on(clinic, 3)
+    n = len(slots)
+    results = in_parallel(n, lambda i: do_book(f.actor(registrar), patient.pk, slots[i].pk, "window").pk)
+    assert len([r for kind, r in results if kind == "ok"]) == 1
+    assert all(isinstance(e, ActionError) and set(e.errors) == {"patient_id"}
+               for kind, e in results if kind == "error")
+    assert sum(Slot.objects.filter(pk__in=[s.pk for s in slots]).values_list("booked", flat=True)) == 1
+
+
+def test_cancel_and_book_racing_never_overbook(net, registrar, fees):
+    clinic = make_clinic(registrar, net.department(net.county), capacity=1, referral_reserved=0)
+    slot = slots_on(clinic, 3)[0]
+    held = do_book(f.actor(registrar), f.register_patient(registrar).pk, slot.pk, "window")
+    people = [f.register_patient(registrar) for _ in range(9)]
+
+    def work(i):
+        if i == 0:
+            return do_cancel(f.actor(registrar), held.pk, "改期").status
+        return do_book(f.actor(registrar), people[i - 1].pk, slot.pk, "window").status
+
+    in_parallel(10, work)
+    slot.refresh_from_db()
+    active = Booking.objects.filter(slot=slot, status="booked").count()
+    assert slot.booked == active <= 1
