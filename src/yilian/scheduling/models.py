@@ -284,3 +284,64 @@ class Waiver(models.Model):
 
     def __str__(self) -> str:
         return f"Waiver #{self.pk}"
+
+
+class QueueStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    CALLED = "called", _("Called")
+    IN_ROOM = "in_room", _("In the room")
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class Priority(models.IntegerChoices):
+    """Who goes first among those waiting (higher first, then by booked time, then check-in)."""
+
+    NORMAL = 0, _("Normal")
+    RETURNING = 1, _("Returning with results")
+    ELDERLY = 2, _("Elderly (70 and over)")
+    DISABLED = 3, _("Disabled")
+
+
+class QueueEntry(models.Model):
+    """One visit in the queue of a clinic (a department's doctor or room on a day), with its time stamps:
+    booked time (the slot's start; none for a walk-in), arrival (first contact at the desk), check-in, call,
+    start (the patient enters the room) and end. The waiting-time indicators read these."""
+
+    registration = models.OneToOneField(Registration, on_delete=models.PROTECT, related_name="queue_entry")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    institution = models.ForeignKey("network.Institution", on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey("network.Department", on_delete=models.PROTECT, related_name="+")
+    doctor = models.ForeignKey("network.Staff", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    room = models.CharField(_("room"), max_length=20, blank=True)
+    date = models.DateField(_("date"))
+    number = models.PositiveIntegerField(_("queue number"))
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("status"), max_length=10, choices=QueueStatus.choices, default=QueueStatus.WAITING)
+    calls = models.PositiveSmallIntegerField(default=0)
+    booked_at = models.DateTimeField(_("booked time"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrival"))
+    checked_in_at = models.DateTimeField(_("check-in"))
+    called_at = models.DateTimeField(_("called"), null=True, blank=True)
+    started_at = models.DateTimeField(_("start"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("end"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("queue entry")
+        verbose_name_plural = _("queue entries")
+        indexes = [models.Index(fields=["institution", "department", "date", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "department", "date", "number"],
+                                    name="queue_number_unique"),
+            models.CheckConstraint(condition=Q(checked_in_at__gte=F("arrived_at")), name="queue_arrival_first"),
+            models.CheckConstraint(condition=Q(called_at__isnull=True) | Q(called_at__gte=F("checked_in_at")),
+                                   name="queue_call_after_check_in"),
+            models.CheckConstraint(condition=Q(started_at__isnull=True) | Q(started_at__gte=F("checked_in_at")),
+                                   name="queue_start_after_check_in"),
+            models.CheckConstraint(condition=Q(ended_at__isnull=True) | (Q(started_at__isnull=False)
+                                                                        & Q(ended_at__gte=F("started_at"))),
+                                   name="queue_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"QueueEntry #{self.pk}"
