@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("yilian.web.urls")),
     path("patients/", include("yilian.patients.urls")),
     path("access/", include("yilian.access.urls")),
+    path("scheduling/", include("yilian.scheduling.urls")),
     path("indicators/", include("yilian.analytics.urls")),
     path("admin/", site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

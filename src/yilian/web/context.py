@@ -12,6 +12,8 @@ NAV = [
     (_("Patients"), "patients:list", Cap.CLINICAL),
     (_("Register"), "patients:register", Cap.REGISTER),
     (_("QR check-in"), "patients:qr_check_in", Cap.REGISTER),
+    (_("Queue check-in"), "scheduling:desk", Cap.REGISTER),
+    (_("Calling"), "scheduling:doctor", Cap.CLINICAL),
     (_("Possible duplicates"), "patients:links", Cap.LINK_REVIEW),
     (_("Emergency access"), "patients:break_glass", Cap.BREAK_GLASS),
     (_("Indicators"), "analytics:dashboard", Cap.DASHBOARD),

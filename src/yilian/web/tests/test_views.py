@@ -211,5 +211,5 @@ def test_shell_shows_who_is_acting(client_as, owner):
     assert contains(resp, 'data-testid="acting"')
     assert contains(resp, owner.staff.name)
     labels = [item["url"] for item in resp.context["nav"]]
-    assert labels == ["/", reverse("patients:list"), reverse("patients:break_glass"),
+    assert labels == ["/", reverse("patients:list"), reverse("scheduling:doctor"), reverse("patients:break_glass"),
                       reverse("analytics:dashboard")]
