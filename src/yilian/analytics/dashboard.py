@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from yilian.analytics.registry import REGISTRY, Scope
 from yilian.care.indicators import visits_by_institution_month
@@ -21,7 +22,7 @@ def out_of_range(value: date) -> bool:
 def default_scope(today: date | None = None, months: int = 6) -> Scope:
     today = today or timezone.localdate()
     start = today.replace(day=1)
-    for _ in range(months - 1):
+    for _month in range(months - 1):
         start = (start - timedelta(days=1)).replace(day=1)
     return Scope(start=start, end=today + timedelta(days=1))
 
@@ -80,6 +81,8 @@ def display(value, unit: str) -> str:
         return f"{float(value) * 100:.1f}%"
     if unit == "yuan":
         return f"¥{float(value):,.2f}"
+    if unit == "minutes":
+        return _("%(minutes).1f min") % {"minutes": float(value)}
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from yilian.analytics.dashboard import default_scope, display
 from yilian.analytics.registry import REGISTRY, Indicator, Scope, ratio, register
@@ -64,6 +64,10 @@ def test_ratio_and_display():
     assert display(Decimal("0.3333"), "ratio") == "33.3%"
     assert display(1234, "count") == "1,234"
     assert display(Decimal("12.5"), "yuan") == "¥12.50"
+    with translation.override("en"):
+        assert display(Decimal("14.04"), "minutes") == "14.0 min"
+    with translation.override("zh-hans"):
+        assert display(Decimal("3"), "minutes") == "3.0 分钟"
 
 
 def test_default_scope_covers_six_months():
