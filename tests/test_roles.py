@@ -40,6 +40,12 @@ PAGES = [
     ("link review", "get", lambda i: reverse("patients:link_review", args=[i["candidate"]]), Cap.LINK_REVIEW),
     ("merges", "get", lambda i: reverse("patients:merges"), Cap.MERGE),
     ("unmerge", "post", lambda i: reverse("patients:unmerge", args=[i["merge"]]), Cap.MERGE),
+    # Outpatient queue and calling (issue 4): the desk checks in, doctors call.
+    ("queue desk", "get", lambda i: reverse("scheduling:desk"), Cap.REGISTER),
+    ("queue check-in", "post", lambda i: reverse("scheduling:desk"), Cap.REGISTER),
+    ("calling page", "get", lambda i: reverse("scheduling:doctor"), Cap.CLINICAL),
+    ("call next", "post", lambda i: reverse("scheduling:call_next"), Cap.CLINICAL),
+    ("queue move", "post", lambda i: reverse("scheduling:move", args=[1, "recall"]), Cap.CLINICAL),
 ]
 
 API = [

@@ -269,7 +269,8 @@ class Registration(models.Model):
 
     class Meta:
         verbose_name = _("registration")
-        indexes = [models.Index(fields=["patient", "department", "valid_until"])]
+        indexes = [models.Index(fields=["patient", "department", "valid_until"]),
+                   models.Index(fields=["institution", "registered_at"])]  # the registration indicators
 
     def __str__(self) -> str:
         return f"Registration #{self.pk}"
@@ -329,7 +330,8 @@ class QueueEntry(models.Model):
     class Meta:
         verbose_name = _("queue entry")
         verbose_name_plural = _("queue entries")
-        indexes = [models.Index(fields=["institution", "department", "date", "status"])]
+        indexes = [models.Index(fields=["institution", "department", "date", "status"]),
+                   models.Index(fields=["institution", "arrived_at"])]  # the waiting-time indicators
         constraints = [
             models.UniqueConstraint(fields=["institution", "department", "date", "number"],
                                     name="queue_number_unique"),
