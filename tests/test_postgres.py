@@ -5,11 +5,9 @@ Run with DATABASE_URL=postgres://… and `-m postgres`. On any other database th
 the SQLite lane deselects them with `-m "not postgres"`.
 """
 
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 
 from yilian.access.actions import do_review_break_glass
 from yilian.access.gate import access_patient
@@ -20,6 +18,7 @@ from yilian.network.roles import Role
 from yilian.patients.actions import do_check_in, do_register_patient
 from yilian.patients.models import Patient
 from yilian.testing import factories as f
+from yilian.testing.parallel import in_parallel
 
 pytestmark = pytest.mark.postgres
 
@@ -65,30 +64,6 @@ def test_appending_still_works(audit_row, owner, patient):
 
 
 # --- real parallel connections ------------------------------------------------------------------------
-
-
-def in_parallel(n: int, work: Callable[[int], object]) -> list[tuple[str, object]]:
-    """Run `work(i)` in n threads released together; each thread uses and then closes its own connection.
-    Returns ("ok", result) or ("error", exception) per thread."""
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object]] = [("error", None)] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # collected and asserted on by the caller
-            results[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def errors_of(results) -> list[object]:

@@ -1,11 +1,9 @@
 """Real parallel connections on PostgreSQL racing for places (run with DATABASE_URL=postgres://… and
 `-m postgres`; on any other database these tests fail, never skip)."""
 
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from yilian.access.models import AuditEvent, CareRelation
 from yilian.errors import ActionError
@@ -13,6 +11,7 @@ from yilian.scheduling.actions import SlotTaken, do_book, do_cancel
 from yilian.scheduling.models import Booking, Slot
 from yilian.scheduling.tests.clinics import make_clinic, slots_on
 from yilian.testing import factories as f
+from yilian.testing.parallel import in_parallel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -23,28 +22,7 @@ def _postgresql_only(db):
         pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
 
 
-def in_parallel(n: int, work: Callable[[int], object]) -> list[tuple[str, object]]:
-    """`work(i)` in n threads released together, each on its own connection: ("ok", result) or
-    ("error", exception) per thread."""
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object]] = [("error", None)] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # collected and asserted on by the caller
-            results[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    return results
+SLOW = {"wait": 60, "join": 120}  # 50 threads on two cores: longer waits than the default
 
 
 def test_fifty_desks_booking_the_last_place(net, registrar, fees):
@@ -54,7 +32,7 @@ def test_fifty_desks_booking_the_last_place(net, registrar, fees):
         do_book(f.actor(registrar), f.register_patient(registrar).pk, slot.pk, "window")
     n = 50
     people = [f.register_patient(registrar) for _ in range(n)]
-    results = in_parallel(n, lambda i: do_book(f.actor(registrar), people[i].pk, slot.pk, "window").pk)
+    results = in_parallel(n, lambda i: do_book(f.actor(registrar), people[i].pk, slot.pk, "window").pk, **SLOW)
     won = [r for kind, r in results if kind == "ok"]
     lost = [r for kind, r in results if kind == "error"]
     assert len(won) == 1
@@ -76,7 +54,7 @@ def test_one_patient_booking_many_slots_at_once_keeps_the_limit(net, registrar, 
     clinic = make_clinic(registrar, net.department(net.county), capacity=5, referral_reserved=0)
     slots = slots_on(clinic, 3)
     n = len(slots)
-    results = in_parallel(n, lambda i: do_book(f.actor(registrar), patient.pk, slots[i].pk, "window").pk)
+    results = in_parallel(n, lambda i: do_book(f.actor(registrar), patient.pk, slots[i].pk, "window").pk, **SLOW)
     assert len([r for kind, r in results if kind == "ok"]) == 1
     assert all(isinstance(e, ActionError) and set(e.errors) == {"patient_id"}
                for kind, e in results if kind == "error")
@@ -94,7 +72,7 @@ def test_cancel_and_book_racing_never_overbook(net, registrar, fees):
             return do_cancel(f.actor(registrar), held.pk, "改期").status
         return do_book(f.actor(registrar), people[i - 1].pk, slot.pk, "window").status
 
-    in_parallel(10, work)
+    in_parallel(10, work, **SLOW)
     slot.refresh_from_db()
     active = Booking.objects.filter(slot=slot, status="booked").count()
     assert slot.booked == active <= 1

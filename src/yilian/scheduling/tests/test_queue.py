@@ -2,11 +2,10 @@
 doctor's calls and their time stamps, and the refusals (a cancelled booking or a stopped clinic is never
 checked in)."""
 
-import threading
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from yilian.scheduling.queue import CheckIn, display_board, do_call_next, do_mov
 from yilian.scheduling.tests.clinics import slots_on
 from yilian.testing import factories as f
 from yilian.testing.checks import row_counts
+from yilian.testing.parallel import in_parallel
 
 pytestmark = pytest.mark.usefixtures("fees")
 
@@ -240,26 +240,7 @@ def test_the_display_board_masks_names(registrar, owner, internal, patient):
 # --- PostgreSQL: real parallel connections ------------------------------------------------------------------
 
 
-def in_parallel(n: int, work):
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object]] = [("error", None)] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # collected and asserted on by the caller
-            results[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    return results
+SLOW = {"wait": 60, "join": 120}  # 50 threads on two cores: longer waits than the default
 
 
 def _postgresql() -> None:
@@ -273,10 +254,10 @@ def test_parallel_doctors_and_desks(net, registrar, internal, fees):
     _postgresql()
     n = 12
     people = [f.register_patient(registrar) for _ in range(n)]
-    desks = in_parallel(n, lambda i: walk_in(registrar, people[i], internal).number)
+    desks = in_parallel(n, lambda i: walk_in(registrar, people[i], internal).number, **SLOW)
     assert sorted(r for _k, r in desks) == list(range(1, n + 1)), desks
     doctors = [f.make_membership(net.county, Role.DOCTOR, department=internal) for _ in range(n + 3)]
-    calls = in_parallel(n + 3, lambda i: getattr(do_call_next(f.actor(doctors[i]), internal.pk), "pk", None))
+    calls = in_parallel(n + 3, lambda i: getattr(do_call_next(f.actor(doctors[i]), internal.pk), "pk", None), **SLOW)
     assert all(kind == "ok" for kind, _r in calls), calls
     got = [r for _k, r in calls if r is not None]
     assert len(got) == len(set(got)) == n
