@@ -70,8 +70,7 @@ def _ids(patient: Patient, rec) -> set[tuple[str, bool]]:
                  .values_list("value", flat=True))
     if rec.resident_id:
         values.add(rec.resident_id)
-    return {(v, cluster.trusted_id(rec) if v == rec.resident_id else trusted_id(v, rec.born, rec.sex))
-            for v in values}
+    return {(v, trusted_id(v, rec.born, rec.sex)) for v in values}
 
 
 def concerns(survivor: Patient, merged: Patient) -> list[str]:

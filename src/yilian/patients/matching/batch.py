@@ -25,12 +25,10 @@ from yilian.patients.matching.keys import KINDS, keys_by_kind
 from yilian.patients.matching.model import (
     FIELDS,
     LOWER,
-    distinct_ids,
     probability,
-    rule_for,
     score_records,
-    surname_slip,
     weigh,
+    weigh_levels,
 )
 from yilian.patients.matching.record import Builder, Rec
 
@@ -137,15 +135,9 @@ def score_splink(con: duckdb.DuckDBPyConnection, recs: Sequence[Rec], progress: 
     out: list[Scored] = []
     for left, right, *gamma in rows:
         agreement = {f: LEVELS[f][g] for f, g in zip(FIELDS, gamma, strict=True)}
-        a, b = recs[left], recs[right]
-        rule = rule_for(agreement, placeholder=a.placeholder or b.placeholder,
-                        two_ids=agreement["resident_id"] == "different" and distinct_ids(a, b),
-                        surname_slip=surname_slip(a, b))
-        weight = weigh(agreement, rule)
-        if rule:
-            agreement["rule"] = rule
+        weight, prob, agreement = weigh_levels(recs[left], recs[right], agreement)
         if weight >= LOWER:
-            out.append(Scored(min(left, right), max(left, right), weight, probability(weight), agreement))
+            out.append(Scored(min(left, right), max(left, right), weight, prob, agreement))
     predictions.drop_table_from_database_and_remove_from_cache()
     return out
 

@@ -205,7 +205,13 @@ def band(weight: float) -> str:
 def score_records(a: Rec, b: Rec) -> tuple[float, float, dict[str, str]]:
     """(match weight, probability, agreement) of two records; agreement names the level of each field, and
     "rule" ("twins" / "newborn") when a rule capped the weight."""
-    agreement = {field: COMPARE[field](a, b) for field in FIELDS}
+    return weigh_levels(a, b, {field: COMPARE[field](a, b) for field in FIELDS})
+
+
+def weigh_levels(a: Rec, b: Rec, agreement: dict[str, str]) -> tuple[float, float, dict[str, str]]:
+    """(match weight, probability, agreement) of two records whose levels are known (`agreement`, field →
+    level, as `score_records` or Splink's comparison vectors give them): the rules applied, "rule" added
+    to the agreement when one capped the weight."""
     rule = rule_for(agreement, placeholder=a.placeholder or b.placeholder,
                     two_ids=agreement["resident_id"] == "different" and distinct_ids(a, b),
                     surname_slip=surname_slip(a, b))
