@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "yilian.web.sessions.IdleRenewMiddleware",
     "yilian.web.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,12 +92,13 @@ TEMPLATES = [
 
 # Embedded default: SQLite in WAL mode with immediate write transactions. Production: DATABASE_URL.
 _sqlite_path = VAR_DIR / "yilian.sqlite3"
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL", default=f"sqlite:///{_sqlite_path}", conn_max_age=env_int("YILIAN_CONN_MAX_AGE", 0)
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES = {"default": dj_database_url.config(env="DATABASE_URL", default=f"sqlite:///{_sqlite_path}")}
+# PostgreSQL keeps each worker thread's connection (a new one costs the server a process fork and the
+# authentication round trips on every request); checked before reuse. SQLite opens a file: no need.
+_is_sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("YILIAN_CONN_MAX_AGE", 0 if _is_sqlite else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if _is_sqlite:
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -129,9 +131,10 @@ AXES_VERBOSE = False
 # shut a whole ward out. The account lock is what GB/T 22239 asks for.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
-# Idle session timeout: the session expires after this many idle seconds (renewed on every request).
+# Idle session timeout: the session expires after this many idle seconds. Requests renew it, writing the
+# session row at most once per SESSION_RENEW_SECONDS (yilian.web.sessions.IdleRenewMiddleware).
 SESSION_COOKIE_AGE = env_int("YILIAN_IDLE_TIMEOUT_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = env_int("YILIAN_SESSION_RENEW_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

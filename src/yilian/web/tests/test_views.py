@@ -1,11 +1,14 @@
 """Log-in, lock-out, idle timeout, choosing and switching the acting membership."""
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +16,7 @@ from yilian.network.acting import SESSION_KEY
 from yilian.network.roles import Role
 from yilian.testing import factories as f
 from yilian.testing.checks import contains
+from yilian.web.sessions import TOUCHED
 
 
 def log_in(client, username, password=f.PASSWORD):
@@ -25,18 +29,51 @@ def is_logged_in(client) -> bool:
 
 def test_idle_timeout_settings():
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False  # renewed by IdleRenewMiddleware, once a minute
+    assert settings.SESSION_RENEW_SECONDS == 60
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
     assert settings.SESSION_COOKIE_HTTPONLY is True
 
 
-def test_every_request_renews_the_idle_timeout(client_as, owner):
+def _renewed_seconds_ago(client, seconds: int) -> str:
+    """Pretend the session was last renewed `seconds` ago and expires in a minute; returns its key."""
+    session = client.session
+    session[TOUCHED] = int(time.time()) - seconds
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(
+        expire_date=timezone.now() + timedelta(seconds=60))
+    return session.session_key
+
+
+def test_a_request_renews_the_idle_timeout_once_a_minute(client_as, owner):
     client = client_as(owner)
-    key = client.session.session_key
-    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + timedelta(seconds=60))
+    key = _renewed_seconds_ago(client, 61)
     assert client.get("/").status_code == 200
-    expires = Session.objects.get(session_key=client.session.session_key).expire_date
+    expires = Session.objects.get(session_key=key).expire_date
     assert expires > timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+
+
+def test_a_request_within_the_minute_does_not_write_the_session(client_as, owner):
+    client = client_as(owner)
+    key = _renewed_seconds_ago(client, 10)
+    before = Session.objects.get(session_key=key).expire_date
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("patients:list")).status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == before
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
+
+
+def test_idle_past_the_timeout_after_many_unwritten_requests_is_logged_out(client_as, owner):
+    """Requests inside the renewal minute do not extend the session past its expiry forever: the next
+    request after the minute renews it, and a session left idle until its expiry is gone."""
+    client = client_as(owner)
+    key = _renewed_seconds_ago(client, 10)
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    resp = client.get(reverse("patients:list"))
+    assert resp.status_code == 302
+    assert resp["Location"].startswith(reverse("web:login"))
 
 
 def test_idle_session_is_logged_out(client_as, owner):
