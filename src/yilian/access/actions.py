@@ -18,8 +18,13 @@ from yilian.network.acting import Actor
 from yilian.network.roles import Cap
 
 
-def do_record_care(patient_id: int, institution_id: int, source_type: str, source_id: int, since) -> CareRelation:
-    """Called by the actions that create encounters, bookings and episodes (inside their transaction)."""
+def do_record_care(patient_id: int, institution_id: int, source_type: str, source_id: int, since, *,
+                   new: bool = False) -> CareRelation:
+    """Called by the actions that create encounters, bookings and episodes (inside their transaction).
+    `new`: the source row was created in this transaction, so no relation can exist for it yet."""
+    if new:
+        return CareRelation.objects.create(source_type=source_type, source_id=source_id,
+                                           institution_id=institution_id, patient_id=patient_id, since=since)
     relation, _created = CareRelation.objects.get_or_create(
         source_type=source_type,
         source_id=source_id,

@@ -273,13 +273,12 @@ def _claim(actor: Actor, patient_id: int, slot: Slot, channel: str, now, **event
         raise SlotTaken(slot, channel)
     serial = Slot.objects.values_list("issued", flat=True).get(pk=slot.pk)
     number = f"{slot.date:%Y%m%d}-{slot.pk}-{serial:03d}"
-    try:
-        with transaction.atomic():
-            booking = Booking.objects.create(patient_id=patient_id, slot=slot, serial=serial, number=number,
-                                             channel=channel, created_at=now)
+    try:  # no savepoint: a failure here rolls the caller's whole transaction back
+        booking = Booking.objects.create(patient_id=patient_id, slot=slot, serial=serial, number=number,
+                                         channel=channel, created_at=now)
     except IntegrityError:  # the last guard: the same patient in the same slot, raced
         raise ActionError("slot_id", _("The patient already holds a booking in this slot.")) from None
-    do_record_care(patient_id, slot.schedule.institution_id, "booking", booking.pk, now)
+    do_record_care(patient_id, slot.schedule.institution_id, "booking", booking.pk, now, new=True)
     _event(actor, booking, "booked", now, channel=channel, **event)
     return booking
 
