@@ -383,7 +383,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (`yilian serve` default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (`yilian serve` default 4)")
     parser.add_argument("--conn-max-age", type=int, default=None,
-                        help="YILIAN_CONN_MAX_AGE for the server (default: unset, a connection per request)")
+                        help="YILIAN_CONN_MAX_AGE for the server (default: unset, the settings default: 60 s on PostgreSQL)")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="mean pause of a desk between operations (default 0: back to back)")
     parser.add_argument("--close", action="store_true",
@@ -442,7 +442,7 @@ def main() -> int:
         s50, s95 = quantiles(tally.slots_ms)
         out = {
             "clients": len(desks), "operations_per_client": operations, "server": f"{args.workers}x{args.threads}",
-            "conn_max_age": args.conn_max_age if args.conn_max_age is not None else 0,
+            "conn_max_age": args.conn_max_age if args.conn_max_age is not None else "default",
             "think_ms": f"{args.think_ms:g}", "keepalive": int(not args.close), "login_seconds": f"{counts['login_ms'] / 1000:.2f}",
             "requests": counts["requests"], "bookings": counts["bookings"], "slot_taken": counts["slot_taken"],
             "no_free_slot": counts["no_free_slot"], "check_ins": counts["check_ins"], "errors": errors,
