@@ -79,6 +79,7 @@ def test_township_doctor_logs_in_switches_and_sees_dashboard(live_server, page):
     page.wait_for_selector("body[data-charts-drawn=true]")
     assert page.locator("#chart-visits canvas").count() >= 1
     assert page.locator("#chart-trend canvas").count() >= 1
+    assert page.locator("#chart-outpatient canvas").count() >= 1
     # The chart has drawn something: the canvas is not blank.
     blank = page.evaluate("""() => {
         const c = document.querySelector('#chart-visits canvas');

@@ -10,6 +10,9 @@ from yilian.care.indicators import visits_by_institution_month
 from yilian.network.models import GRASSROOTS_KINDS, Institution, InstitutionKind
 
 TREND_CODES = ("outpatient.grassroots_rate", "finance.drug_ratio")
+# The outpatient chart: shares (left axis, %) and waiting times (right axis, minutes) by month.
+OUTPATIENT_CODES = ("outpatient.booking_rate", "outpatient.top3_specialty_share", "outpatient.booked_wait",
+                    "outpatient.wait")
 
 # The dates a period may cover: beyond them the calendar arithmetic and the databases' date range give out.
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
@@ -59,18 +62,21 @@ def visits_chart(scope: Scope) -> dict:
     return {"months": months, "series": [{"name": k, "data": v} for k, v in ordered], "table": table}
 
 
-def trend_chart(scope: Scope) -> dict:
+def trend_chart(scope: Scope, codes: tuple[str, ...] = TREND_CODES) -> dict:
+    """Each indicator computed month by month over the scope; shares as percentages."""
     months = scope.months()
     out = {"months": [m.strftime("%Y-%m") for m in months], "series": []}
-    for code in TREND_CODES:
+    for code in codes:
         indicator = REGISTRY[code]
         values = []
         for i, first in enumerate(months):
             end = months[i + 1] if i + 1 < len(months) else scope.end
             value = indicator.compute(Scope(start=max(first, scope.start), end=end,
                                             institution_ids=scope.institution_ids))
-            values.append(None if value is None else round(float(value) * 100, 2))
-        out["series"].append({"code": code, "name": indicator.name_zh, "name_en": indicator.name_en, "data": values})
+            scale = 100 if indicator.unit == "ratio" else 1
+            values.append(None if value is None else round(float(value) * scale, 2))
+        out["series"].append({"code": code, "name": indicator.name_zh, "name_en": indicator.name_en,
+                              "unit": indicator.unit, "data": values})
     return out
 
 

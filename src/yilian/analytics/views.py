@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from yilian.analytics.dashboard import (
     EARLIEST,
     LATEST,
+    OUTPATIENT_CODES,
     default_scope,
     kpis,
     out_of_range,
@@ -49,5 +50,6 @@ def dashboard(request):
     context = {
         "scope": scope, "errors": errors, "kpis": kpis(scope),
         "visits": visits_chart(scope), "trend": trend_chart(scope),
+        "outpatient": trend_chart(scope, OUTPATIENT_CODES),
     }
     return render(request, "analytics/dashboard.html", context, status=400 if errors else 200)

@@ -164,3 +164,28 @@ def test_api_bad_period(client_as, manager, lang, query, field, english):
     if lang == "en":
         assert english in errors[field]
         assert is_english(errors[field])
+
+
+def test_outpatient_trend_by_month_scales_shares_and_keeps_minutes(activity):
+    """The dashboard's outpatient chart: one point per month, shares in %, waits in minutes; three walk-in
+    encounters and no booking give a booking rate of 0 % and no waiting time this month."""
+    from yilian.analytics.dashboard import OUTPATIENT_CODES, trend_chart
+
+    today = timezone.localdate()
+    scope = Scope(start=(today.replace(day=1) - timedelta(days=1)).replace(day=1), end=today + timedelta(days=1))
+    chart = trend_chart(scope, OUTPATIENT_CODES)
+    assert len(chart["months"]) == 2
+    series = {s["code"]: s for s in chart["series"]}
+    assert set(series) == set(OUTPATIENT_CODES)
+    assert series["outpatient.booking_rate"]["unit"] == "ratio"
+    assert series["outpatient.booking_rate"]["data"][-1] == 0.0
+    assert series["outpatient.booked_wait"]["unit"] == "minutes"
+    assert series["outpatient.booked_wait"]["data"][-1] is None
+    assert series["outpatient.top3_specialty_share"]["data"][-1] == 100.0  # two departments, all visits
+
+
+def test_dashboard_carries_the_outpatient_chart(client_as, activity, net):
+    manager = f.make_membership(net.county, Role.MANAGER)
+    page = client_as(manager).get(reverse("analytics:dashboard"))
+    assert page.status_code == 200
+    assert contains(page, 'id="data-outpatient"') and contains(page, "chart-outpatient")
