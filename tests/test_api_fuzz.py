@@ -35,6 +35,7 @@ REGISTRAR_OPERATIONS = {
     ("POST", "/api/v1/scheduling/bookings/{booking_id}/cancel"),
     ("POST", "/api/v1/scheduling/bookings/{booking_id}/reschedule"),
     ("POST", "/api/v1/scheduling/bookings/{booking_id}/no-show"), ("POST", "/api/v1/scheduling/registrations"),
+    ("POST", "/api/v1/scheduling/queue/check-ins"),
 }
 
 

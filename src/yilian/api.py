@@ -92,11 +92,13 @@ def _routers() -> None:
     from yilian.care.api import router as care_router
     from yilian.patients.api import router as patients_router
     from yilian.scheduling.api import router as scheduling_router
+    from yilian.scheduling.api_queue import router as queue_router
 
     api.add_router("/patients", patients_router)
     api.add_router("/encounters", care_router)
     api.add_router("/indicators", analytics_router)
     api.add_router("/scheduling", scheduling_router)
+    api.add_router("/scheduling/queue", queue_router)
 
 
 _routers()
