@@ -19,6 +19,9 @@ from yilian.access.models import Action, AuditEvent, Basis, Outcome
 from yilian.care.models import Encounter
 from yilian.network.roles import Role
 from yilian.patients.models import Identifier, Patient, QrToken
+from yilian.scheduling.actions import do_book
+from yilian.scheduling.models import Booking
+from yilian.scheduling.tests.clinics import make_clinic, slots_on
 from yilian.testing import factories as f
 
 
@@ -459,3 +462,108 @@ def test_a_desk_without_relationship_gets_404_and_writes_nothing(dw, client_as, 
     else:
         assert normalised(other, [dw.url(missing)]) == normalised(resp, [dw.url(patient.pk)])
     assert [r.patient_id for r in rows_since(mark)] == [missing]
+
+
+# --- the booking window (issue 4) ---------------------------------------------------------------------------------
+#
+# The same three desks for the booking window's pages: the county desk (care), the township desk (its centre holds
+# a referral grant) and the village desk (neither). A page that shows the patient is one read row; a booking,
+# cancel or slip is the booking's own row (a reschedule two: the old booking's update, the new one's create). The
+# village desk gets 404, one denied row, nothing of the patient and nothing written; a missing id the same 404.
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    name: str
+    method: str
+    url: Callable[[dict], str]
+    body: Callable[[dict], dict]
+    target: str  # which id the url carries: "patient" or "booking"
+    denied: tuple[str, str]  # (object type, action) of the denied row
+    rows: tuple[tuple[str, str], ...]  # the success rows
+    ok: int
+    done: Callable[[dict], bool]  # the write happened (or, for a read, True)
+
+
+def _booked_free(i) -> bool:
+    return Booking.objects.filter(patient_id=i["patient"], slot_id=i["free"], status="booked").exists()
+
+
+def _cancelled(i) -> bool:
+    return Booking.objects.get(pk=i["booking"]).status == "cancelled"
+
+
+BOOKING_PAGES = [
+    BookingPage("page patient's bookings", "get", lambda i: reverse("scheduling:book_patient", args=[i["patient"]]),
+                lambda i: {}, "patient", ("patient", Action.READ), (("patient", Action.READ),), 200, lambda i: True),
+    BookingPage("page book", "post", lambda i: reverse("scheduling:book_patient", args=[i["patient"]]),
+                lambda i: {"slot_id": i["free"], "channel": "phone"}, "patient", ("booking", Action.CREATE),
+                (("booking", Action.CREATE),), 302, _booked_free),
+    BookingPage("page cancel booking", "post", lambda i: reverse("scheduling:booking_cancel", args=[i["booking"]]),
+                lambda i: {"reason": "改期"}, "booking", ("booking", Action.UPDATE), (("booking", Action.UPDATE),),
+                302, _cancelled),
+    BookingPage("page reschedule booking", "post",
+                lambda i: reverse("scheduling:booking_reschedule", args=[i["booking"]]),
+                lambda i: {"slot_id": i["free"]}, "booking", ("booking", Action.UPDATE),
+                (("booking", Action.UPDATE), ("booking", Action.CREATE)), 302,
+                lambda i: _cancelled(i) and _booked_free(i)),
+    BookingPage("page booking slip", "get", lambda i: reverse("scheduling:booking_slip", args=[i["booking"]]),
+                lambda i: {}, "booking", ("booking", Action.READ), (("booking", Action.READ),), 200, lambda i: True),
+]
+booking_pages = pytest.mark.parametrize("bp", BOOKING_PAGES, ids=[b.name for b in BOOKING_PAGES])
+
+
+@pytest.fixture
+def clinic(net, registrar):
+    return make_clinic(registrar, net.department(net.county))
+
+
+def booking_ids(registrar, clinic, patient, days_ahead: int) -> dict:
+    """A booking of the patient (made by the county desk) and a free slot on the next day."""
+    booking = do_book(f.actor(registrar), patient.pk, slots_on(clinic, days_ahead)[0].pk)
+    return {"patient": patient.pk, "booking": booking.pk, "free": slots_on(clinic, days_ahead + 1)[0].pk}
+
+
+def booking_call(client, bp: BookingPage, ids: dict):
+    if bp.method == "get":
+        return client.get(bp.url(ids))
+    return client.post(bp.url(ids), bp.body(ids))
+
+
+@booking_pages
+def test_desks_that_may_see_the_patient_use_the_booking_window(bp, client_as, desks, colleague, patient, clinic):
+    own, township, _village = desks
+    for k, (membership, basis, grant_id) in enumerate(((own, Basis.CARE, None),
+                                                       (township, Basis.GRANT, colleague.grant.pk))):
+        ids = booking_ids(own, clinic, patient, 2 + 2 * k)
+        mark = last_audit_id()
+        resp = booking_call(client_as(membership), bp, ids)
+        assert resp.status_code == bp.ok, membership.institution.code
+        assert bp.done(ids)
+        rows = rows_since(mark)
+        assert [(r.object_type, r.action) for r in rows] == list(bp.rows)
+        for row in rows:
+            assert_row(row, membership, patient_id=patient.pk, object_type=row.object_type, action=row.action,
+                       outcome=Outcome.SUCCESS, basis=basis, grant_id=grant_id)
+
+
+@booking_pages
+def test_a_desk_without_relationship_gets_404_from_the_booking_window(bp, client_as, desks, patient, clinic):
+    own, _township, village = desks
+    ids = booking_ids(own, clinic, patient, 2)
+    client = client_as(village)
+    before = list(Booking.objects.order_by("pk").values_list("pk", "status"))
+    mark = last_audit_id()
+    resp = booking_call(client, bp, ids)
+    assert resp.status_code == 404
+    assert f.leaked(resp.content, patient) == []
+    assert list(Booking.objects.order_by("pk").values_list("pk", "status")) == before
+    rows = rows_since(mark)
+    assert len(rows) == 1
+    assert_row(rows[0], village, patient_id=patient.pk, object_type=bp.denied[0], action=bp.denied[1],
+               outcome=Outcome.DENIED, basis=Basis.NONE)
+    missing = dict(ids, patient=Patient.objects.order_by("-pk").first().pk + 1000,
+                   booking=Booking.objects.order_by("-pk").first().pk + 1000)
+    other = booking_call(client, bp, missing)
+    assert other.status_code == 404
+    assert normalised(other, [bp.url(missing)]) == normalised(resp, [bp.url(ids)])

@@ -37,6 +37,7 @@ class Cap(models.TextChoices):
     LINK_REVIEW = "link_review", _("Review possible duplicate patient records")
     MERGE = "merge", _("Merge and unmerge patient records")
     SCHEDULE = "schedule", _("Manage clinic schedules")
+    POLICY = "policy", _("Set members' outpatient policy")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -50,7 +51,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.REGISTRAR: frozenset(
         {Cap.CLINICAL, Cap.REGISTER, Cap.RECORD_VISIT, Cap.UNMASK, Cap.LINK_REVIEW, Cap.MERGE, Cap.SCHEDULE}
     ),
-    Role.MANAGER: frozenset({Cap.DASHBOARD}),
+    # The consortium management centre sets each member's outpatient policy rows (fees, booking limits,
+    # registration validity, free-registration rules): docs/scheduling.md, "Staff pages".
+    Role.MANAGER: frozenset({Cap.DASHBOARD, Cap.POLICY}),
     Role.SYSADMIN: frozenset({Cap.CONFIGURE}),
     Role.SECADMIN: frozenset({Cap.REVIEW_ACCESS}),
     Role.AUDITOR: frozenset({Cap.AUDIT}),

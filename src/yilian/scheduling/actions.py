@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from yilian.access.actions import do_record_care
-from yilian.access.gate import Decision, access_object, access_patient_for_write, audit_row, decide
-from yilian.access.models import Action, Basis
+from yilian.access.gate import Decision, access_object, access_patient_for_write, audit, audit_row, decide
+from yilian.access.models import Action, Basis, CareRelation
 from yilian.errors import ActionError
 from yilian.network.acting import Actor
 from yilian.network.models import Department, Institution, Staff
@@ -154,59 +154,174 @@ def do_generate_slots(actor: Actor, schedule_id: int, date_from: date, date_to: 
         return Slot.objects.filter(schedule=schedule).count() - before
 
 
-def do_set_fee(actor: Actor, tier: str, amount) -> FeePolicy:
-    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
-    if tier not in FeeTier.values:
-        raise ActionError("tier", _("Fee tier: choose ordinary, expert or special."))
+# Policy rows are set for an institution: its own registrars (capability `schedule`) set the acting
+# institution's; the consortium manager (capability `policy`) sets any member's. Every change writes one
+# audit row (no patient): object type "outpatient-policy", object id the institution, the reason what changed.
+POLICY_OBJECT = "outpatient-policy"
+HOLIDAY_OBJECT = "holiday"
+
+
+def policy_institution(actor: Actor, institution_id=None) -> int:
+    """The institution whose policy rows the actor may change: their own (capability `schedule` or
+    `policy`), or with `policy` any member of their consortium; otherwise the field `institution_id`."""
+    if not (actor.can(Cap.SCHEDULE) or actor.can(Cap.POLICY)):
+        raise ActionError("role", _("Your role may not set outpatient policy."))
+    if institution_id is None or institution_id == actor.institution_id:
+        return actor.institution_id
+    if not actor.can(Cap.POLICY):
+        raise ActionError("institution_id", _("Institution: you may set the policy of your own institution only."))
+    consortium = Institution.objects.filter(pk=actor.institution_id).values("consortium_id")[:1]
+    if not (isinstance(institution_id, int) and 0 < institution_id < 2**63
+            and Institution.objects.filter(pk=institution_id, consortium_id__in=consortium).exists()):
+        raise ActionError("institution_id", _("Institution: choose a member of your consortium."))
+    return institution_id
+
+
+def _policy_audit(actor: Actor, institution_id: int, action: str, what: str,
+                  object_type: str = POLICY_OBJECT) -> None:
+    audit(actor, patient_id=None, object_type=object_type, object_id=institution_id, action=action, reason=what)
+
+
+def _amount(value) -> Decimal | None:
     try:
-        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        amount = None
-    if amount is None or not amount.is_finite() or not Decimal("0") <= amount <= Decimal("9999.99"):
-        raise ActionError("amount", _("Fee: a number of yuan from 0 to 9999.99."))
-    fee, _created = FeePolicy.objects.update_or_create(institution_id=actor.institution_id, tier=tier,
-                                                       defaults={"amount": amount})
+        return None
+    return amount if amount.is_finite() and Decimal("0") <= amount <= Decimal("9999.99") else None
+
+
+def do_set_fee(actor: Actor, tier: str, amount, *, institution_id: int | None = None) -> FeePolicy:
+    """The registration fee of a tier at an institution (one row per institution and tier, changed in place)."""
+    target = policy_institution(actor, institution_id)
+    errors = {}
+    if tier not in FeeTier.values:
+        errors["tier"] = _("Fee tier: choose ordinary, expert or special.")
+    amount = _amount(amount)
+    if amount is None:
+        errors["amount"] = _("Fee: a number of yuan from 0 to 9999.99.")
+    if errors:
+        raise ActionError(errors=errors)
+    with transaction.atomic():
+        old = (FeePolicy.objects.select_for_update().filter(institution_id=target, tier=tier)
+               .values_list("amount", flat=True).first())
+        fee, created = FeePolicy.objects.update_or_create(institution_id=target, tier=tier,
+                                                          defaults={"amount": amount})
+        _policy_audit(actor, target, Action.CREATE if created else Action.UPDATE,
+                      f"fee {tier}: {'-' if old is None else old} -> {amount}")
     return fee
 
 
-def do_set_policy(actor: Actor, *, max_daily_bookings: int, registration_valid_days: int) -> OutpatientPolicy:
-    """The acting institution's booking limit and registration validity (one row per institution)."""
-    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def do_set_policy(actor: Actor, *, max_daily_bookings: int, registration_valid_days: int,
+                  institution_id: int | None = None) -> OutpatientPolicy:
+    """An institution's booking limit and registration validity (one row per institution)."""
+    target = policy_institution(actor, institution_id)
     errors = {}
-    if not 1 <= max_daily_bookings <= 20:
+    if not _whole(max_daily_bookings, 1, 20):
         errors["max_daily_bookings"] = _("Bookings per patient, department and day: 1 to 20.")
-    if not 1 <= registration_valid_days <= 30:
+    if not _whole(registration_valid_days, 1, 30):
         errors["registration_valid_days"] = _("Registration validity: 1 to 30 days.")
     if errors:
         raise ActionError(errors=errors)
-    policy, _created = OutpatientPolicy.objects.update_or_create(
-        institution_id=actor.institution_id,
-        defaults={"max_daily_bookings": max_daily_bookings, "registration_valid_days": registration_valid_days})
+    with transaction.atomic():
+        old = policy_for(target)
+        policy, created = OutpatientPolicy.objects.update_or_create(
+            institution_id=target,
+            defaults={"max_daily_bookings": max_daily_bookings, "registration_valid_days": registration_valid_days})
+        _policy_audit(actor, target, Action.CREATE if created else Action.UPDATE,
+                      f"bookings per day {old.max_daily_bookings} -> {max_daily_bookings}; "
+                      f"registration valid days {old.registration_valid_days} -> {registration_valid_days}")
     return policy
 
 
-def do_add_free_rule(actor: Actor, kind: str, *, min_age: int | None = None,
-                     department_id: int | None = None) -> FreeRegistrationRule:
-    """A group that registers free at the acting institution: aged `min_age` or more, contracted with a
-    family doctor, or seen in `department_id`."""
-    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
+def _rule_text(rule: FreeRegistrationRule) -> str:
+    if rule.kind == FreeRule.AGE:
+        return f"age >= {rule.min_age}"
+    if rule.kind == FreeRule.DEPARTMENT:
+        return f"department #{rule.department_id}"
+    return rule.kind
+
+
+def do_add_free_rule(actor: Actor, kind: str, *, min_age: int | None = None, department_id: int | None = None,
+                     institution_id: int | None = None) -> FreeRegistrationRule:
+    """A group that registers free at an institution: aged `min_age` or more, contracted with a family
+    doctor, or seen in `department_id` (a department of that institution). The same active rule twice is
+    refused."""
+    target = policy_institution(actor, institution_id)
     if kind not in FreeRule.values:
         raise ActionError("kind", _("Rule: choose age, contracted or department."))
-    if kind == FreeRule.AGE and not (isinstance(min_age, int) and 0 <= min_age <= 150):
+    if kind == FreeRule.AGE and not _whole(min_age, 0, 150):
         raise ActionError("min_age", _("Minimum age: a whole number of years from 0 to 150."))
-    if kind == FreeRule.DEPARTMENT and not Department.objects.filter(
-            pk=department_id, institution_id=actor.institution_id).exists():
-        raise ActionError("department_id", _("Department: choose a department of your institution."))
-    return FreeRegistrationRule.objects.create(
-        institution_id=actor.institution_id, kind=kind, min_age=min_age if kind == FreeRule.AGE else None,
-        department_id=department_id if kind == FreeRule.DEPARTMENT else None)
+    if kind == FreeRule.DEPARTMENT and not (_whole(department_id, 1, 2**63 - 1) and Department.objects.filter(
+            pk=department_id, institution_id=target).exists()):
+        raise ActionError("department_id", _("Department: choose a department of that institution."))
+    rule = FreeRegistrationRule(institution_id=target, kind=kind, min_age=min_age if kind == FreeRule.AGE else None,
+                                department_id=department_id if kind == FreeRule.DEPARTMENT else None)
+    with transaction.atomic():
+        if FreeRegistrationRule.objects.select_for_update().filter(
+                institution_id=target, kind=kind, min_age=rule.min_age, department_id=rule.department_id,
+                active=True).exists():
+            raise ActionError("kind", _("This rule is already in force."))
+        rule.save()
+        _policy_audit(actor, target, Action.CREATE, f"free rule #{rule.pk} added: {_rule_text(rule)}")
+    return rule
+
+
+def do_deactivate_free_rule(actor: Actor, rule_id, *, institution_id: int | None = None) -> FreeRegistrationRule:
+    """Stop a free-registration rule (kept, inactive: the waivers it granted still name it)."""
+    target = policy_institution(actor, institution_id)
+    rule = FreeRegistrationRule.objects.filter(pk=rule_id, institution_id=target).first() \
+        if _whole(rule_id, 1, 2**63 - 1) else None
+    if rule is None:
+        raise ActionError("rule_id", _("Rule: no such rule at that institution."))
+    with transaction.atomic():
+        if not FreeRegistrationRule.objects.filter(pk=rule.pk, active=True).update(active=False):
+            raise ActionError("rule_id", _("This rule is no longer in force."))
+        rule.active = False
+        _policy_audit(actor, target, Action.UPDATE, f"free rule #{rule.pk} deactivated: {_rule_text(rule)}")
+    return rule
 
 
 def do_add_holiday(actor: Actor, day: date, name: str = "") -> Holiday:
+    """A day the acting institution holds no scheduled clinics: slot generation skips it. Slots generated
+    before stay as they are (stop those clinics with `do_stop_clinic` so the booked patients are told)."""
     _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
-    holiday, _created = Holiday.objects.get_or_create(institution_id=actor.institution_id, date=day,
-                                                      defaults={"name": (name or "")[:50]})
+    errors = {}
+    if not isinstance(day, date):
+        errors["date"] = _("Date: choose a day.")
+    name = (name or "").strip()
+    if len(name) > 50:
+        errors["name"] = _("Name: at most 50 characters.")
+    if errors:
+        raise ActionError(errors=errors)
+    with transaction.atomic():
+        if Holiday.objects.filter(institution_id=actor.institution_id, date=day).exists():
+            raise ActionError("date", _("This day is already a holiday."))
+        try:
+            with transaction.atomic():
+                holiday = Holiday.objects.create(institution_id=actor.institution_id, date=day, name=name)
+        except IntegrityError:  # added at the same moment by another desk
+            raise ActionError("date", _("This day is already a holiday.")) from None
+        _policy_audit(actor, actor.institution_id, Action.CREATE, f"holiday {day:%Y-%m-%d} added",
+                      object_type=HOLIDAY_OBJECT)
     return holiday
+
+
+def do_remove_holiday(actor: Actor, holiday_id) -> None:
+    """The day is an ordinary day again; generating slots again adds its clinics."""
+    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
+    holiday = Holiday.objects.filter(pk=holiday_id, institution_id=actor.institution_id).first() \
+        if _whole(holiday_id, 1, 2**63 - 1) else None
+    if holiday is None:
+        raise ActionError("holiday_id", _("Holiday: no such holiday at your institution."))
+    with transaction.atomic():
+        if not Holiday.objects.filter(pk=holiday.pk).delete()[0]:
+            raise ActionError("holiday_id", _("Holiday: no such holiday at your institution."))
+        _policy_audit(actor, actor.institution_id, Action.DELETE, f"holiday {holiday.date:%Y-%m-%d} removed",
+                      object_type=HOLIDAY_OBJECT)
 
 
 # --- booking --------------------------------------------------------------------------------------------
@@ -224,7 +339,7 @@ class SlotTaken(ActionError):
         super().__init__("slot_id", message)
 
 
-def _slot(slot_id) -> Slot:
+def find_slot(slot_id) -> Slot:
     slot = Slot.objects.select_related("schedule", "schedule__institution").filter(pk=slot_id).first() \
         if isinstance(slot_id, int) and 0 < slot_id < 2**63 else None
     if slot is None:
@@ -242,6 +357,11 @@ def check_book(actor: Actor, slot: Slot, channel: str, now) -> None:
         raise ActionError("slot_id", _("Slot: no such slot."))
     if channel == Channel.REFERRAL and slot.schedule.institution_id == actor.institution_id:
         raise ActionError("channel", _("A referral books a slot at another institution."))
+    check_slot_open(slot, now)
+
+
+def check_slot_open(slot: Slot, now) -> None:
+    """The slot's clinic is not stopped and the slot has not started (every channel, residents' too)."""
     if slot.status != SlotStatus.OPEN:
         raise ActionError("slot_id", _("This clinic has been stopped; choose another slot."))
     if slot.start <= now:
@@ -262,7 +382,7 @@ def _check_limit(patient_id: int, slot: Slot) -> None:
             limit) % {"n": limit})
 
 
-def _claim(actor: Actor, patient_id: int, slot: Slot, channel: str, now, **event) -> Booking:
+def claim_place(actor: Actor, patient_id: int, slot: Slot, channel: str, now, **event) -> Booking:
     """Inside a transaction: lock the patient (for the limit), claim a place, write the booking."""
     list(Patient.objects.select_for_update().filter(pk=patient_id).values_list("pk", flat=True))
     _check_limit(patient_id, slot)
@@ -279,11 +399,11 @@ def _claim(actor: Actor, patient_id: int, slot: Slot, channel: str, now, **event
     except IntegrityError:  # the last guard: the same patient in the same slot, raced
         raise ActionError("slot_id", _("The patient already holds a booking in this slot.")) from None
     do_record_care(patient_id, slot.schedule.institution_id, "booking", booking.pk, now, new=True)
-    _event(actor, booking, "booked", now, channel=channel, **event)
+    record_event(actor, booking, "booked", now, channel=channel, **event)
     return booking
 
 
-def _event(actor: Actor, booking: Booking, kind: str, at, **data) -> None:
+def record_event(actor: Actor, booking: Booking, kind: str, at, **data) -> None:
     BookingEvent.objects.create(booking=booking, kind=kind, at=at, user_id=actor.user_id,
                                 membership_id=actor.membership.pk if actor.membership else None, data=data)
 
@@ -297,12 +417,12 @@ def do_book(actor: Actor, patient_id, slot_id, channel: str = Channel.WINDOW) ->
     """Book a place for a patient the actor may see (404 otherwise). The slot's institution gains a care
     relationship with the patient (a booking is one, docs/access-and-audit.md)."""
     _require(actor, Cap.REGISTER, _("Your role may not book appointments."))
-    slot = _slot(slot_id)
+    slot = find_slot(slot_id)
     now = timezone.now()
     check_book(actor, slot, channel, now)
     patient, decision = access_patient_for_write(actor, patient_id, Action.CREATE, object_type="booking")
     with transaction.atomic():
-        booking = _claim(actor, patient.pk, slot, channel, now)
+        booking = claim_place(actor, patient.pk, slot, channel, now)
         _audited(actor, booking, Action.CREATE, decision)
     return booking
 
@@ -317,8 +437,9 @@ def booking_for_write(actor: Actor, booking_id, cap: str = Cap.REGISTER) -> tupl
     return booking, decide(actor, booking.patient_id)
 
 
-def _release(booking: Booking, status: str, reason: str = "") -> None:
-    """Inside a transaction: move an active booking out of BOOKED and give its place back."""
+def release_place(booking: Booking, status: str, reason: str = "") -> None:
+    """Inside a transaction: move an active booking out of BOOKED and give its place back. A cancelled
+    booking no longer makes its institution one that cares for the patient (its care relation ends)."""
     moved = Booking.objects.filter(pk=booking.pk, status=BookingStatus.BOOKED).update(status=status,
                                                                                    reason=reason[:200])
     if not moved:
@@ -326,6 +447,9 @@ def _release(booking: Booking, status: str, reason: str = "") -> None:
     referral = 1 if booking.channel == Channel.REFERRAL else 0
     Slot.objects.filter(pk=booking.slot_id).update(booked=F("booked") - 1,
                                                    referral_booked=F("referral_booked") - referral)
+    if status == BookingStatus.CANCELLED:
+        CareRelation.objects.filter(source_type="booking", source_id=booking.pk, until__isnull=True).update(
+            until=timezone.now())
     booking.status, booking.reason = status, reason[:200]
 
 
@@ -337,8 +461,8 @@ def do_cancel(actor: Actor, booking_id, reason: str = "") -> Booking:
         raise ActionError("booking_id", _("The slot has started; a booking can no longer be cancelled."))
     reason = (reason or "").strip()
     with transaction.atomic():
-        _release(booking, BookingStatus.CANCELLED, reason)
-        _event(actor, booking, "cancelled", now, reason=reason[:200])
+        release_place(booking, BookingStatus.CANCELLED, reason)
+        record_event(actor, booking, "cancelled", now, reason=reason[:200])
         _audited(actor, booking, Action.UPDATE, decision, reason="cancelled")
     return booking
 
@@ -347,16 +471,16 @@ def do_reschedule(actor: Actor, booking_id, slot_id) -> Booking:
     """Cancel and book again, atomically: if the new slot cannot be had, the old booking stands."""
     booking, decision = booking_for_write(actor, booking_id)
     now = timezone.now()
-    slot = _slot(slot_id)
+    slot = find_slot(slot_id)
     if booking.slot.start <= now:
         raise ActionError("booking_id", _("The slot has started; a booking can no longer be cancelled."))
     if slot.pk == booking.slot_id:
         raise ActionError("slot_id", _("Choose a different slot."))
     check_book(actor, slot, booking.channel, now)
     with transaction.atomic():
-        _release(booking, BookingStatus.CANCELLED, "rescheduled")
-        _event(actor, booking, "cancelled", now, reason="rescheduled")
-        new = _claim(actor, booking.patient_id, slot, booking.channel, now, replaces=booking.pk)
+        release_place(booking, BookingStatus.CANCELLED, "rescheduled")
+        record_event(actor, booking, "cancelled", now, reason="rescheduled")
+        new = claim_place(actor, booking.patient_id, slot, booking.channel, now, replaces=booking.pk)
         _audited(actor, booking, Action.UPDATE, decision, reason="rescheduled")
         _audited(actor, new, Action.CREATE, decision, reason="rescheduled")
     return new
@@ -376,7 +500,7 @@ def do_mark_no_show(actor: Actor, booking_id) -> Booking:
         if not moved:
             raise ActionError("booking_id", _("This booking is no longer active."))
         booking.status = BookingStatus.NO_SHOW
-        _event(actor, booking, "no_show", now)
+        record_event(actor, booking, "no_show", now)
         _audited(actor, booking, Action.UPDATE, decision, reason="no-show")
     return booking
 
@@ -394,9 +518,10 @@ def _stop_message(slot: Slot, options: list[Slot]) -> str:
         return text
 
 
-def do_stop_clinic(actor: Actor, schedule_id, day: date, reason: str) -> list[Message]:
-    """Stop a schedule's clinic on a day: its slots close, every active booking is cancelled with the
-    reason, and each booked patient gets one message offering the nearest free slots."""
+def do_stop_clinic(actor: Actor, schedule_id, day: date, reason: str, *, slot_id: int | None = None) -> list[Message]:
+    """Stop a schedule's clinic on a day (or only the slot `slot_id` of it): its open slots close, every
+    active booking is cancelled with the reason, and each booked patient gets one message offering the
+    nearest free slots. Each message returned carries those slots as `alternatives` (not stored)."""
     schedule = _own_schedule(actor, schedule_id)
     reason = (reason or "").strip()
     if len(reason) < 2:
@@ -405,7 +530,12 @@ def do_stop_clinic(actor: Actor, schedule_id, day: date, reason: str) -> list[Me
         raise ActionError("date", _("A clinic can be stopped today or later, not in the past."))
     now = timezone.now()
     with transaction.atomic():
-        slots = list(Slot.objects.select_for_update().filter(schedule=schedule, date=day, status=SlotStatus.OPEN))
+        slots = Slot.objects.select_for_update().filter(schedule=schedule, date=day, status=SlotStatus.OPEN)
+        if slot_id is not None:
+            slots = slots.filter(pk=slot_id) if isinstance(slot_id, int) and 0 < slot_id < 2**63 else slots.none()
+        slots = list(slots)
+        if not slots and slot_id is not None:
+            raise ActionError("slot_id", _("Slot: choose an open slot of this clinic on that day."))
         if not slots:
             raise ActionError("date", _("This schedule has no open slots on that day."))
         Slot.objects.filter(pk__in=[s.pk for s in slots]).update(status=SlotStatus.STOPPED, booked=0,
@@ -417,12 +547,15 @@ def do_stop_clinic(actor: Actor, schedule_id, day: date, reason: str) -> list[Me
         slot_of = {s.pk: s for s in slots}
         messages, told = [], set()
         for booking in bookings:
-            _event(actor, booking, "cancelled", now, reason=reason[:200], stopped=True)
+            record_event(actor, booking, "cancelled", now, reason=reason[:200], stopped=True)
             _audited(actor, booking, Action.UPDATE, None, reason="clinic stopped")
             if booking.patient_id not in told:
                 told.add(booking.patient_id)
                 slot = slot_of[booking.slot_id]
-                messages.append(Message(patient_id=booking.patient_id, booking=booking, created_at=now,
-                                        text=_stop_message(slot, alternatives(slot))))
+                options = alternatives(slot)
+                message = Message(patient_id=booking.patient_id, booking=booking, created_at=now,
+                                  text=_stop_message(slot, options))
+                message.alternatives = options
+                messages.append(message)
         return Message.objects.bulk_create(messages)
 

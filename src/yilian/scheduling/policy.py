@@ -1,6 +1,7 @@
 """Per-institution outpatient policy, read with its defaults: fees by tier, booking limits, the validity of
 a registration and who registers without a fee. Rows, not settings, so the consortium can change them."""
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -44,13 +45,22 @@ def _contracted(patient_id: int) -> bool:
                                 valid_to__gt=now, revoked_at__isnull=True).exists()
 
 
-def free_rule_for(patient, institution_id: int, department_id: int, day: date) -> FreeRegistrationRule | None:
-    """The first active rule of the institution that waives this patient's fee in this department."""
-    for rule in FreeRegistrationRule.objects.filter(institution_id=institution_id, active=True).order_by("pk"):
+def first_rule(rules, patient, department_id: int, day: date,
+               contracted: Callable[[], bool]) -> FreeRegistrationRule | None:
+    """The first of `rules` (active, in order) that waives this patient's fee in this department on `day`;
+    `contracted()` says whether the patient has a family-doctor contract (asked only when a rule needs it).
+    Shared by `free_rule_for` and the batch registration (`batch.py`)."""
+    for rule in rules:
         if rule.kind == FreeRule.DEPARTMENT and rule.department_id == department_id:
             return rule
         if rule.kind == FreeRule.AGE and patient.birth_date and age_on(patient.birth_date, day) >= rule.min_age:
             return rule
-        if rule.kind == FreeRule.CONTRACTED and _contracted(patient.pk):
+        if rule.kind == FreeRule.CONTRACTED and contracted():
             return rule
     return None
+
+
+def free_rule_for(patient, institution_id: int, department_id: int, day: date) -> FreeRegistrationRule | None:
+    """The first active rule of the institution that waives this patient's fee in this department."""
+    rules = FreeRegistrationRule.objects.filter(institution_id=institution_id, active=True).order_by("pk")
+    return first_rule(rules, patient, department_id, day, lambda: _contracted(patient.pk))

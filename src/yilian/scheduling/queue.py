@@ -42,7 +42,7 @@ from yilian.scheduling.registration import Visit, do_register_visit
 
 ELDERLY_AGE = 70
 NUMBER_RETRIES = 20
-BOOKING_NUMBER = re.compile(r"^\d{8}-\d+-\d+$", re.ASCII)  # YYYYMMDD-slot-serial (actions._claim)
+BOOKING_NUMBER = re.compile(r"^\d{8}-\d+-\d+$", re.ASCII)  # YYYYMMDD-slot-serial (actions.claim_place)
 RESIDENT_ID = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 OBJECT = "queue"
 ACTIVE = (QueueStatus.WAITING, QueueStatus.CALLED, QueueStatus.IN_ROOM, QueueStatus.SKIPPED)

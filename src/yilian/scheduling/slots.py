@@ -57,3 +57,11 @@ def alternatives(slot: Slot, channel: str = Channel.WINDOW, limit: int = 3) -> l
 def describe(slots: list[Slot]) -> str:
     """Slots as a patient reads them: local date and time, and the slot number to book."""
     return "、".join(f"{timezone.localtime(s.start):%Y-%m-%d %H:%M} (#{s.pk})" for s in slots)
+
+
+def describe_booking(booking) -> str:
+    """Where and when, as a text message says it: local date and time, institution, department, doctor."""
+    schedule = booking.slot.schedule
+    doctor = f" {schedule.doctor.name}" if schedule.doctor_id else ""
+    return (f"{timezone.localtime(booking.slot.start):%Y-%m-%d %H:%M} {schedule.institution.name} "
+            f"{schedule.department.name}{doctor}")

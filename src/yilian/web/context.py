@@ -12,8 +12,12 @@ NAV = [
     (_("Patients"), "patients:list", Cap.CLINICAL),
     (_("Register"), "patients:register", Cap.REGISTER),
     (_("QR check-in"), "patients:qr_check_in", Cap.REGISTER),
+    (_("Booking"), "scheduling:book", Cap.REGISTER),
     (_("Queue check-in"), "scheduling:desk", Cap.REGISTER),
     (_("Calling"), "scheduling:doctor", Cap.CLINICAL),
+    (_("Clinic schedules"), "scheduling:schedules", Cap.SCHEDULE),
+    # Registrars set their own institution's policy rows; the consortium manager any member's.
+    (_("Outpatient policy"), "scheduling:policy", (Cap.SCHEDULE, Cap.POLICY)),
     (_("Possible duplicates"), "patients:links", Cap.LINK_REVIEW),
     (_("Emergency access"), "patients:break_glass", Cap.BREAK_GLASS),
     (_("Indicators"), "analytics:dashboard", Cap.DASHBOARD),
@@ -21,6 +25,13 @@ NAV = [
     (_("Audit trail"), "access:audit", Cap.AUDIT),
     (_("Administration"), "admin:index", Cap.CONFIGURE),
 ]
+
+
+def _holds(role: str | None, cap) -> bool:
+    """`cap` is one capability, a tuple of which any one will do, or None (everyone acting)."""
+    if cap is None:
+        return True
+    return any(has_cap(role, c) for c in cap) if isinstance(cap, tuple) else has_cap(role, cap)
 
 
 def shell(request) -> dict:
@@ -33,6 +44,6 @@ def shell(request) -> dict:
     nav = [
         {"label": label, "url": reverse(name), "active": request.path == reverse(name)}
         for label, name, cap in NAV
-        if membership is not None and (cap is None or has_cap(role, cap)) and (cap != Cap.LINK_REVIEW or lead)
+        if membership is not None and _holds(role, cap) and (cap != Cap.LINK_REVIEW or lead)
     ]
     return {"acting": membership, "nav": nav, "memberships": list(active_memberships(request.user))}

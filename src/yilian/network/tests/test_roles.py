@@ -28,3 +28,9 @@ def test_only_clinical_roles_unmask_or_break_glass():
     for cap in (Cap.UNMASK, Cap.BREAK_GLASS, Cap.RECORD_VISIT, Cap.REGISTER):
         holders = {r for r in Role.values if has_cap(r, cap)}
         assert holders <= {Role.DOCTOR, Role.NURSE, Role.REGISTRAR}, cap
+
+
+def test_only_the_consortium_manager_sets_members_policy():
+    assert {r for r in Role.values if has_cap(r, Cap.POLICY)} == {Role.MANAGER}
+    # Setting policy rows reads no patient: the manager still sees aggregates only.
+    assert CAPABILITIES[Role.MANAGER] == frozenset({Cap.DASHBOARD, Cap.POLICY})
