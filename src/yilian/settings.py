@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "yilian.patients",
     "yilian.care",
     "yilian.scheduling",
+    "yilian.residents",
     "yilian.analytics",
     "yilian.demo",
 ]
@@ -135,6 +136,10 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # session row at most once per SESSION_RENEW_SECONDS (yilian.web.sessions.IdleRenewMiddleware).
 SESSION_COOKIE_AGE = env_int("YILIAN_IDLE_TIMEOUT_SECONDS", 30 * 60)
 SESSION_RENEW_SECONDS = env_int("YILIAN_SESSION_RENEW_SECONDS", 60)
+
+# Residents' log-in codes go to the SMS outbox (residents.OutgoingSms) for the site's gateway. A demo or a
+# site without a gateway may show the code on the page instead: never on a real site.
+YILIAN_SMS_SHOW_CODES = env_bool("YILIAN_SMS_SHOW_CODES", False)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

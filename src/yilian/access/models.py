@@ -113,6 +113,7 @@ class Basis(models.TextChoices):
     CARE = "care", _("care relationship")
     GRANT = "grant", _("grant")
     BREAK_GLASS = "break_glass", _("break the glass")
+    SELF = "self", _("the patient themself")
     NONE = "none", _("none")
 
 
