@@ -91,6 +91,7 @@ def _routers() -> None:
     from yilian.analytics.api import router as analytics_router
     from yilian.care.api import router as care_router
     from yilian.patients.api import router as patients_router
+    from yilian.referrals.api import router as referrals_router
     from yilian.scheduling.api import router as scheduling_router
     from yilian.scheduling.api_queue import router as queue_router
 
@@ -99,6 +100,7 @@ def _routers() -> None:
     api.add_router("/indicators", analytics_router)
     api.add_router("/scheduling", scheduling_router)
     api.add_router("/scheduling/queue", queue_router)
+    api.add_router("/referrals", referrals_router)
 
 
 _routers()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("access/", include("yilian.access.urls")),
     path("scheduling/", include("yilian.scheduling.urls")),
     path("m/", include("yilian.residents.urls")),
+    path("referrals/", include("yilian.referrals.urls")),
     path("indicators/", include("yilian.analytics.urls")),
     path("admin/", site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -15,6 +15,8 @@ NAV = [
     (_("Booking"), "scheduling:book", Cap.REGISTER),
     (_("Queue check-in"), "scheduling:desk", Cap.REGISTER),
     (_("Calling"), "scheduling:doctor", Cap.CLINICAL),
+    (_("Referrals"), "referrals:boxes", Cap.CLINICAL),
+    (_("Overdue referrals"), "referrals:escalated", Cap.POLICY),
     (_("Clinic schedules"), "scheduling:schedules", Cap.SCHEDULE),
     # Registrars set their own institution's policy rows; the consortium manager any member's.
     (_("Outpatient policy"), "scheduling:policy", (Cap.SCHEDULE, Cap.POLICY)),

@@ -248,5 +248,5 @@ def test_shell_shows_who_is_acting(client_as, owner):
     assert contains(resp, 'data-testid="acting"')
     assert contains(resp, owner.staff.name)
     labels = [item["url"] for item in resp.context["nav"]]
-    assert labels == ["/", reverse("patients:list"), reverse("scheduling:doctor"), reverse("patients:break_glass"),
-                      reverse("analytics:dashboard")]
+    assert labels == ["/", reverse("patients:list"), reverse("scheduling:doctor"), reverse("referrals:boxes"),
+                      reverse("patients:break_glass"), reverse("analytics:dashboard")]
