@@ -43,6 +43,11 @@ def down_inpatient(scope: Scope) -> int:
     return _count(scope, Direction.DOWN, Setting.INPATIENT)
 
 
+def down_total(scope: Scope) -> int:
+    """下转患者人次数 = 门急诊下转患者人次数 + 住院下转患者人次数 (source as `down_outpatient`)."""
+    return _count(scope, Direction.DOWN)
+
+
 def up_total(scope: Scope) -> int:
     """上转患者人次数: patients referred up to a higher level (both settings), neither cancelled nor
     rejected. Source: 《关于推进分级诊疗制度建设的指导意见》(国办发〔2015〕70号) 双向转诊 — counted as the
@@ -78,6 +83,10 @@ register(Indicator(
     code="referral.down_inpatient", name_zh="住院下转患者人次数", name_en="Inpatients referred down",
     unit="count", formula="期间发出、未取消未拒绝的住院下转人次", source=SOURCE, direction="up",
     compute=down_inpatient,
+))
+register(Indicator(
+    code="referral.down", name_zh="下转患者人次数", name_en="Patients referred down", unit="count",
+    formula="门急诊下转患者人次数 + 住院下转患者人次数", source=SOURCE, direction="up", compute=down_total,
 ))
 register(Indicator(
     code="referral.up", name_zh="上转患者人次数", name_en="Patients referred up", unit="count",

@@ -39,6 +39,7 @@ def test_counts_times_and_shares_by_hand(net, township_doctor, county_doctor, vi
     scope = Scope(start=today - timedelta(days=1), end=today + timedelta(days=1))
     assert REGISTRY["referral.down_outpatient"].compute(scope) == 1
     assert REGISTRY["referral.down_inpatient"].compute(scope) == 1
+    assert REGISTRY["referral.down"].compute(scope) == 2
     assert REGISTRY["referral.up"].compute(scope) == 3  # fast, slow, escalated (cancelled and rejected out)
     assert REGISTRY["referral.acceptance_minutes"].compute(scope) == Decimal("60.00")  # (30 + 90) ÷ 2
     # 1 escalated ÷ 6 sent and not cancelled (2 down, fast, slow, rejected, escalated)
