@@ -90,6 +90,7 @@ def on_http_error(request, exc: HttpError):
 def _routers() -> None:
     from yilian.analytics.api import router as analytics_router
     from yilian.care.api import router as care_router
+    from yilian.emergency.api import router as emergency_router
     from yilian.patients.api import router as patients_router
     from yilian.referrals.api import router as referrals_router
     from yilian.scheduling.api import router as scheduling_router
@@ -101,6 +102,7 @@ def _routers() -> None:
     api.add_router("/scheduling", scheduling_router)
     api.add_router("/scheduling/queue", queue_router)
     api.add_router("/referrals", referrals_router)
+    api.add_router("/emergency", emergency_router)
 
 
 _routers()

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "yilian.care",
     "yilian.scheduling",
     "yilian.residents",
+    "yilian.emergency",
     "yilian.referrals",
     "yilian.analytics",
     "yilian.demo",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("patients/", include("yilian.patients.urls")),
     path("access/", include("yilian.access.urls")),
     path("scheduling/", include("yilian.scheduling.urls")),
+    path("emergency/", include("yilian.emergency.urls")),
     path("m/", include("yilian.residents.urls")),
     path("referrals/", include("yilian.referrals.urls")),
     path("indicators/", include("yilian.analytics.urls")),
