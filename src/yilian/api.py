@@ -90,6 +90,7 @@ def on_http_error(request, exc: HttpError):
 def _routers() -> None:
     from yilian.analytics.api import router as analytics_router
     from yilian.care.api import router as care_router
+    from yilian.consults.api import router as consults_router
     from yilian.emergency.api import router as emergency_router
     from yilian.patients.api import router as patients_router
     from yilian.referrals.api import router as referrals_router
@@ -103,6 +104,7 @@ def _routers() -> None:
     api.add_router("/scheduling/queue", queue_router)
     api.add_router("/referrals", referrals_router)
     api.add_router("/emergency", emergency_router)
+    api.add_router("/consults", consults_router)
 
 
 _routers()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "yilian.residents",
     "yilian.emergency",
     "yilian.referrals",
+    "yilian.consults",
     "yilian.analytics",
     "yilian.demo",
 ]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("emergency/", include("yilian.emergency.urls")),
     path("m/", include("yilian.residents.urls")),
     path("referrals/", include("yilian.referrals.urls")),
+    path("consults/", include("yilian.consults.urls")),
     path("indicators/", include("yilian.analytics.urls")),
     path("admin/", site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -70,7 +70,8 @@ def patient_detail(request, patient_id: int, identifier_form=None, status: int =
     return render(request, "patients/detail.html", {
         "patient": patient, "encounters": patient_encounters(patient)[:50],
         "can_unmask": request.actor.can(Cap.UNMASK), "can_register": request.actor.can(Cap.REGISTER),
-        "can_refer": request.actor.can(Cap.RECORD_VISIT), "identifiers": identifiers, "identifier_form": identifier_form or IdentifierForm(),
+        "can_refer": request.actor.can(Cap.RECORD_VISIT), "can_consult": request.actor.can(Cap.RECORD_VISIT),
+        "identifiers": identifiers, "identifier_form": identifier_form or IdentifierForm(),
         "qr_svg": qr.svg(token.token) if token else "", "qr_token": token.token if token else "",
     }, status=status)
 

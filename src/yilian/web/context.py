@@ -17,6 +17,7 @@ NAV = [
     (_("Calling"), "scheduling:doctor", Cap.CLINICAL),
     (_("Referrals"), "referrals:boxes", Cap.CLINICAL),
     (_("Green channels"), "emergency:board", Cap.CLINICAL),
+    (_("Consultations"), "consults:boxes", Cap.CLINICAL),
     (_("Overdue referrals"), "referrals:escalated", Cap.POLICY),
     (_("Clinic schedules"), "scheduling:schedules", Cap.SCHEDULE),
     # Registrars set their own institution's policy rows; the consortium manager any member's.
