@@ -48,5 +48,10 @@ def test_tablet_records_nodes_with_one_tap(live_server, browser):
     page.goto(f"{live_server.url}/emergency/")
     page.wait_for_selector(f"[data-testid=board-row-{case.pk}]")
     page.screenshot(path=str(OUTPUT / "emergency-board.png"), full_page=True)
+
+    page.click("[data-testid=report-link]")
+    page.wait_for_selector("body[data-charts-drawn=true]")
+    assert page.locator("#chart-minutes canvas").count() >= 1 and page.locator("#chart-ratio canvas").count() >= 1
+    page.screenshot(path=str(OUTPUT / "emergency-report.png"), full_page=True)
     context.close()
     assert external == []

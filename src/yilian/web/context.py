@@ -19,6 +19,7 @@ NAV = [
     (_("Green channels"), "emergency:board", Cap.CLINICAL),
     (_("Consultations"), "consults:boxes", Cap.CLINICAL),
     (_("Overdue referrals"), "referrals:escalated", Cap.POLICY),
+    (_("Green-channel quality"), "emergency:report", Cap.POLICY),
     (_("Clinic schedules"), "scheduling:schedules", Cap.SCHEDULE),
     # Registrars set their own institution's policy rows; the consortium manager any member's.
     (_("Outpatient policy"), "scheduling:policy", (Cap.SCHEDULE, Cap.POLICY)),
