@@ -132,10 +132,13 @@ def audit(actor: Actor, **fields) -> AuditEvent:
     return row
 
 
-def audit_many(actor: Actor, patient_ids, *, object_type: str, action: str = Action.READ) -> None:
-    """One success row per patient shown (a list page, an export), with the basis each was shown on."""
+def audit_many(actor: Actor, patient_ids, *, object_type: str, action: str = Action.READ,
+               decisions: dict | None = None) -> None:
+    """One success row per patient shown (a list page, an export), with the basis each was shown on
+    (`decisions`: the caller's `decide_many` of these patients, when it has just made it)."""
     patient_ids = list(patient_ids)
-    decisions = decide_many(actor, patient_ids)
+    if decisions is None:
+        decisions = decide_many(actor, patient_ids)
     AuditEvent.objects.bulk_create([
         audit_row(actor, patient_id=pid, object_type=object_type, object_id=pid, action=action,
                   decision=decisions.get(pid))

@@ -13,8 +13,9 @@ other case shows only its centre, institution, arrival mode and clock — no pat
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.urls import reverse
 from django.utils import timezone
 
 from yilian.access.gate import audit_many, decide_many
@@ -52,7 +53,7 @@ def clock(case: Case, nodes: dict[str, datetime], now: datetime, before_door: da
     minutes = max(0, int(((end or now) - start).total_seconds() // 60))
     state = "waiting" if door is None else "red" if minutes >= rule.red else "amber" if minutes >= rule.amber else "ok"
     target = node(case.centre, rule.end)
-    return {"since": start, "minutes": minutes, "running": end is None, "state": state, "arrived": door is not None,
+    return {"since": start, "since_iso": start.astimezone(UTC).replace(microsecond=0).isoformat(), "minutes": minutes, "running": end is None, "state": state, "arrived": door is not None,
             "target": target.name if target else "", "amber": rule.amber, "red": rule.red}
 
 
@@ -93,11 +94,11 @@ def board_rows(actor: Actor) -> list[dict]:
             visible = clinical and actor.institution_id in (case.institution_id, case.opened_by_institution_id)
         nodes = times[case.pk]
         rows.append({
-            "case": case, "visible": visible, "name": names.get(case.patient_id, "") if visible else "",
+            "case": case, "visible": visible, "href": reverse("emergency:case", args=[case.pk]) if visible else "", "name": names.get(case.patient_id, "") if visible else "",
             "unidentified": case.patient_id is None, "clock": clock(case, nodes, now, notices.get(case.pk)),
             "next": [n.name for n in next_nodes(case.centre, nodes)[:2]] if visible else [],
         })
     shown = [r["case"].patient_id for r in rows if r["visible"] and r["case"].patient_id]
     if shown:  # an unidentified case carries no patient: nothing to audit
-        audit_many(actor, shown, object_type="green-channel-board")
+        audit_many(actor, shown, object_type="green-channel-board", decisions=seen)
     return rows
