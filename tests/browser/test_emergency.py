@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_tablet_records_nodes_with_one_tap(live_server, browser):
     net = f.make_network()
-    doctor = f.make_membership(net.county, Role.DOCTOR, department=net.department(net.county), username="gc.doc")
+    f.make_membership(net.county, Role.DOCTOR, department=net.department(net.county), username="gc.doc")
     context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN", has_touch=True)
     page = context.new_page()
     external = []
