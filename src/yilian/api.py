@@ -42,7 +42,7 @@ _MESSAGES = {
 
 
 def _field(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path")]
+    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "form", "file")]
     return ".".join(parts) or "body"
 
 
@@ -91,6 +91,7 @@ def _routers() -> None:
     from yilian.analytics.api import router as analytics_router
     from yilian.care.api import router as care_router
     from yilian.consults.api import router as consults_router
+    from yilian.diagnostics.api import router as diagnostics_router
     from yilian.emergency.api import router as emergency_router
     from yilian.patients.api import router as patients_router
     from yilian.referrals.api import router as referrals_router
@@ -101,9 +102,10 @@ def _routers() -> None:
     api.add_router("/encounters", care_router)
     api.add_router("/indicators", analytics_router)
     api.add_router("/scheduling", scheduling_router)
+    api.add_router("/emergency", emergency_router)
     api.add_router("/scheduling/queue", queue_router)
     api.add_router("/referrals", referrals_router)
-    api.add_router("/emergency", emergency_router)
+    api.add_router("/diagnostics", diagnostics_router)
     api.add_router("/consults", consults_router)
 
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "yilian.emergency",
     "yilian.referrals",
     "yilian.consults",
+    "yilian.diagnostics",
     "yilian.analytics",
     "yilian.demo",
 ]
@@ -200,3 +201,8 @@ LOGGING = {
 
 YILIAN_BREAK_GLASS_HOURS = 24
 YILIAN_BREAK_GLASS_HOURS = 24
+
+# Diagnostic centres: where submitted study files are stored (metadata in the database, files here), and
+# the largest file accepted (docs/diagnostics.md).
+YILIAN_STUDIES_DIR = Path(env_str("YILIAN_STUDIES_DIR", str(VAR_DIR / "studies")))
+YILIAN_STUDY_FILE_MAX_MB = env_int("YILIAN_STUDY_FILE_MAX_MB", 50)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("m/", include("yilian.residents.urls")),
     path("referrals/", include("yilian.referrals.urls")),
     path("consults/", include("yilian.consults.urls")),
+    path("diagnostics/", include("yilian.diagnostics.urls")),
     path("indicators/", include("yilian.analytics.urls")),
     path("admin/", site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -37,6 +37,7 @@ class GrantKind(models.TextChoices):
     FAMILY_DOCTOR = "family_doctor", _("Family-doctor contract")
     GREEN_CHANNEL = "green_channel", _("Green channel (pre-arrival notice)")
     HOME_NURSING = "home_nursing", _("Home-nursing order")
+    DIAGNOSTIC = "diagnostic", _("Diagnostic study (remote diagnosis)")
     OTHER = "other", _("Other")
 
 

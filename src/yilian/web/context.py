@@ -18,6 +18,7 @@ NAV = [
     (_("Referrals"), "referrals:boxes", Cap.CLINICAL),
     (_("Green channels"), "emergency:board", Cap.CLINICAL),
     (_("Consultations"), "consults:boxes", Cap.CLINICAL),
+    (_("Diagnostic centres"), "diagnostics:index", (Cap.CLINICAL, Cap.DASHBOARD)),
     (_("Overdue referrals"), "referrals:escalated", Cap.POLICY),
     (_("Green-channel quality"), "emergency:report", Cap.POLICY),
     (_("Clinic schedules"), "scheduling:schedules", Cap.SCHEDULE),

@@ -249,4 +249,5 @@ def test_shell_shows_who_is_acting(client_as, owner):
     assert contains(resp, owner.staff.name)
     labels = [item["url"] for item in resp.context["nav"]]
     assert labels == ["/", reverse("patients:list"), reverse("scheduling:doctor"), reverse("referrals:boxes"),
-                      reverse("emergency:board"), reverse("consults:boxes"), reverse("patients:break_glass"), reverse("analytics:dashboard")]
+                      reverse("emergency:board"), reverse("consults:boxes"), reverse("diagnostics:index"), reverse("patients:break_glass"),
+                      reverse("analytics:dashboard")]
