@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from yilian.analytics.registry import Scope
 from yilian.care.indicators import drug_ratio, grassroots_visit_rate
-from yilian.demo import institutions, residents, staff, visits
+from yilian.demo import institutions, outpatient, residents, staff, visits
 from yilian.demo.data.county import TOWNSHIPS
 from yilian.demo.world import World
 from yilian.network.models import Consortium
@@ -84,8 +84,10 @@ def build(options: Options = Options(), progress: Callable[[str], None] = lambda
         residents.register_residents(world, people)
         residents.register_duplicates(world, duplicates)
         visits.check_in(world, people, planned)
-        visits.record(world, people, duplicates, planned)
+        visits.record_emergencies(world, people, duplicates, planned)
+        outpatient.run(world, people, duplicates, planned)
     link_records(world)
+    outpatient.summarise(world)
     scope = Scope(start=world.start, end=today)
     grassroots, drugs = grassroots_visit_rate(scope), drug_ratio(scope)
     world.counts["grassroots_rate_pct"] = round(float(grassroots or 0) * 100, 1)

@@ -14,6 +14,7 @@ from yilian.network.acting import SYSTEM
 from yilian.network.actions import NewMembership, NewStaff, do_create_staff_many, do_grant_memberships
 from yilian.network.models import Membership, Title
 from yilian.network.roles import Role
+from yilian.scheduling.policy import EXPERT_TITLES
 
 # Head counts by institution: (doctors, nurses, technicians, registrars).
 HEADCOUNT = {
@@ -46,6 +47,9 @@ VILLAGE_FEMALE_DOCTORS = 0.25
 DOCTOR_TITLES = frozenset({T.CHIEF_PHYSICIAN, T.ASSOC_CHIEF_PHYSICIAN, T.ATTENDING, T.RESIDENT,
                            T.ASSISTANT_PHYSICIAN})
 NURSE_TITLES = frozenset({T.CHIEF_NURSE, T.ASSOC_CHIEF_NURSE, T.NURSE_IN_CHARGE, T.SENIOR_NURSE, T.NURSE})
+# Senior doctors of these county-hospital departments hold clinics at the township centres (专家下沉): each
+# centre gets one, with a doctor's membership in its 全科医疗科 (docs/demo.md "Outpatient").
+VISITING_DEPARTMENTS = ("心血管内科", "呼吸内科", "内分泌科", "神经内科", "消化内科", "儿科", "骨科", "普通外科")
 # 执业类别 digit of a physician's licence by clinical subject: 2 中医, 3 口腔, 4 公共卫生, else 1 临床.
 LICENCE_CATEGORY = {"50": "2", "12": "3", "01": "4"}
 
@@ -156,6 +160,25 @@ def _plan_demo_users(maker: _Maker) -> list[Planned]:
     return out
 
 
+def _visiting_experts(world: World, staff, plan: list[Planned]) -> list[NewMembership]:
+    """A senior county-hospital doctor for each township centre (one may serve two when there are fewer),
+    with a doctor's membership there: the centre's schedules may then name them (docs/scheduling.md)."""
+    rng = world.rng("visiting")
+    experts = [person.pk for person, planned in zip(staff, plan, strict=True)
+               if planned.posts[0][:2] in {("county", d) for d in VISITING_DEPARTMENTS}
+               and planned.staff.title in EXPERT_TITLES]
+    rng.shuffle(experts)
+    out = []
+    for i, place in enumerate(sorted(world.of_kind("township"), key=lambda p: p.key)):
+        if not experts:
+            break
+        world.visiting[place.key] = experts[i % len(experts)]
+        out.append(NewMembership(staff_id=world.visiting[place.key], institution_id=place.institution.pk,
+                                 role=Role.DOCTOR, department_id=place.departments["全科医疗科"].pk))
+        place.titles[world.visiting[place.key]] = world.places["county"].titles[world.visiting[place.key]]
+    return out
+
+
 def create_staff(world: World, central: set[str]) -> None:
     maker = _Maker(world.rng("staff"), world.faker("staff"))
     plan: list[Planned] = []
@@ -171,16 +194,20 @@ def create_staff(world: World, central: set[str]) -> None:
                 staff_id=person.pk, institution_id=place.institution.pk, role=role,
                 department_id=place.departments[dept].pk if dept else None))
             place.titles[person.pk] = planned.staff.title
+    grants += _visiting_experts(world, staff, plan)
     created = do_grant_memberships(SYSTEM, grants)
     by_institution = {p.institution.pk: p for p in world.places.values()}
     memberships = Membership.objects.filter(institution_id__in=by_institution) \
         .select_related("staff__user", "department").order_by("pk")
     for m in memberships:
         place = by_institution[m.institution_id]
-        if m.role == Role.DOCTOR:
+        if m.role == Role.DOCTOR and world.visiting.get(place.key) == m.staff_id:
+            place.visiting[m.staff_id] = m
+        elif m.role == Role.DOCTOR:
             place.doctors.setdefault(m.department.name, []).append(m.staff_id)
             place.doctor_memberships[m.staff_id] = m
         elif m.role == Role.REGISTRAR:
             place.registrars.append(m)
     world.counts.update({"staff": len(staff), "memberships": len(created)})
-    world.say("staff", f"{len(staff)} staff, {len(created)} memberships, {len(DEMO_LOGINS)} demo log-ins")
+    world.say("staff", f"{len(staff)} staff, {len(created)} memberships ({len(world.visiting)} of county "
+              f"experts at township centres), {len(DEMO_LOGINS)} demo log-ins")

@@ -1,6 +1,8 @@
-"""Months of outpatient and emergency visits with their charges, recorded through the actions layer:
-`patients.actions.do_check_in_many` where a patient comes to an institution that did not register them,
-then `care.actions.do_record_visits` as the doctor who saw them."""
+"""Months of outpatient and emergency visits with their charges, planned here: who goes where, when, to which
+department and doctor, and what is charged. Recorded through the actions layer:
+`patients.actions.do_check_in_many` where a patient comes to an institution that did not register them, then
+`care.actions.do_record_visits` as the doctor who saw them for the emergencies; the outpatient visits go
+through booking and registration (`demo.outpatient`)."""
 
 import math
 import random
@@ -183,13 +185,20 @@ def mark_duplicates(visits: list[PlannedVisit], duplicates: list[Duplicate], res
             v.duplicate = True
 
 
-def record(world: World, residents: list[Resident], duplicates: list[Duplicate],
-           visits: list[PlannedVisit]) -> None:
+def patients_of(residents: list[Resident], duplicates: list[Duplicate], visits: list[PlannedVisit]) -> list[int]:
+    """The patient record each visit is recorded on: the resident's, or their second record at the county
+    hospital."""
     second = {id(d.resident): d.patient_id for d in duplicates}
+    return [second[id(residents[v.resident])] if v.duplicate else residents[v.resident].patient_id for v in visits]
+
+
+def record_emergencies(world: World, residents: list[Resident], duplicates: list[Duplicate],
+                       visits: list[PlannedVisit]) -> None:
+    """The emergency visits, recorded by the doctor who saw the patient. (Outpatient visits are opened by
+    their registration: the outpatient stage.)"""
+    emergencies = [v for v in visits if v.klass == EncounterClass.EMERGENCY]
     groups: dict[tuple[str, int], list[Visit]] = {}
-    for v in visits:
-        r = residents[v.resident]
-        patient_id = second[id(r)] if v.duplicate else r.patient_id
+    for v, patient_id in zip(emergencies, patients_of(residents, duplicates, emergencies), strict=True):
         place = world.places[v.place]
         groups.setdefault((v.place, v.practitioner), []).append(Visit(
             patient_id=patient_id, department_id=place.departments[v.department].pk, start=v.start,
@@ -201,7 +210,6 @@ def record(world: World, residents: list[Resident], duplicates: list[Duplicate],
             chunk = group[start:start + BATCH]
             encounters += len(do_record_visits(actor, chunk))
             charges += sum(len(v.charges) for v in chunk)
-    emergencies = sum(1 for v in visits if v.klass == EncounterClass.EMERGENCY)
-    world.counts.update({"encounters": encounters, "emergencies": emergencies, "charges": charges})
-    world.say("visits", f"{encounters} encounters ({emergencies} emergency) with {charges} charges, "
-              f"recorded by {len(groups)} doctors")
+    world.counts.update({"encounters": encounters, "emergencies": encounters, "charges": charges})
+    world.say("emergencies", f"{encounters} emergency encounters with {charges} charges, recorded by "
+              f"{len(groups)} doctors")

@@ -29,6 +29,7 @@ class Place:
     doctor_memberships: dict[int, Membership] = field(default_factory=dict)  # staff id → doctor membership
     registrars: list[Membership] = field(default_factory=list)
     titles: dict[int, str] = field(default_factory=dict)  # staff id → title
+    visiting: dict[int, Membership] = field(default_factory=dict)  # a county expert's membership here
 
     def registrar(self, i: int = 0) -> Actor:
         return actor_for_membership(self.registrars[i % len(self.registrars)], source=SOURCE)
@@ -43,6 +44,7 @@ class World:
     progress: Callable[[str], None]
     places: dict[str, Place] = field(default_factory=dict)
     villages: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # township → [(code, name)]
+    visiting: dict[str, int] = field(default_factory=dict)  # township code → the county expert who visits
     counts: dict[str, int] = field(default_factory=dict)
     began: float = field(default_factory=time.perf_counter)
 

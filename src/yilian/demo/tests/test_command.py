@@ -30,7 +30,8 @@ def test_reuses_existing_consortium_and_prints_logins(demo):
 def test_progress_lines_carry_counts_only(demo):
     lines = demo["progress"]
     assert [line.split(": ")[0].split("] ")[1] for line in lines] == [
-        "start", "institutions", "staff", "plan", "residents", "duplicates", "check-in", "visits", "mpi", "done"]
+        "start", "institutions", "staff", "plan", "residents", "duplicates", "check-in", "emergencies", "clinics",
+        "bookings", "registrations", "mpi", "outpatient", "done"]
     patients = list(Patient.objects.values_list("name", "resident_id", "phone"))
     text = "\n".join(lines)
     assert not IDENTIFIER.search(text)
