@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,6 +57,16 @@ def _digest(*parts: str) -> str:
 def patients_with(phone: str):
     """The patient records the resident may act for: those carrying the number (merged records excluded)."""
     return Patient.objects.filter(phone=phone, merged_into__isnull=True).order_by("birth_date", "pk")
+
+
+def demo_household_phone() -> str | None:
+    """Demo sites only (`YILIAN_SMS_SHOW_CODES`): a mobile number that several patient records share — a
+    family whose pages a visitor can try. The most shared one, ties by the number: the same every time."""
+    if not settings.YILIAN_SMS_SHOW_CODES:
+        return None
+    row = (Patient.objects.filter(merged_into__isnull=True).exclude(phone="").values("phone")
+           .annotate(n=Count("id")).filter(n__gte=2).order_by("-n", "phone").first())
+    return row["phone"] if row else None
 
 
 def do_request_code(raw_phone, now=None) -> CodeSent:

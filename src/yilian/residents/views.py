@@ -57,7 +57,8 @@ def login_page(request):
         else:
             step, shown = "code", sent.shown
             form = CodeForm(initial={"phone": form.cleaned_data["phone"]})
-    context = {"form": form, "step": step, "shown": shown, "next": _next(request)}
+    context = {"form": form, "step": step, "shown": shown, "next": _next(request),
+               "demo_phone": login.demo_household_phone() if step == "phone" else None}
     return render(request, "residents/login.html", context, status=400 if form.errors else 200)
 
 

@@ -195,3 +195,10 @@ def test_log_out(client, family):
     log_in(client)
     assert client.post(reverse("residents:logout")).status_code == 302
     assert client.get(reverse("residents:home")).status_code == 302
+
+
+def test_the_demo_site_offers_a_family_number_and_a_real_site_does_not(client, family, stranger, settings):
+    page = client.get(reverse("residents:login"))
+    assert page.context["demo_phone"] == PHONE  # the number two records share
+    settings.YILIAN_SMS_SHOW_CODES = False
+    assert client.get(reverse("residents:login")).context["demo_phone"] is None

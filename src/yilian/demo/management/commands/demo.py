@@ -52,3 +52,6 @@ class Command(BaseCommand):
         width = max(len(login.username) for login in DEMO_LOGINS)
         for login in DEMO_LOGINS:
             self.stdout.write(f"  {login.username:<{width}}  {login.role:<10} {login.description}")
+        self.stdout.write("")
+        self.stdout.write("Residents' mobile pages (居民端): /m/ — on the demo site the log-in page offers the number "
+                          "a demo family shares, and shows the text-message code on the page.")
