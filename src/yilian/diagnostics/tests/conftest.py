@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -19,6 +19,14 @@ from yilian.network.roles import Role
 from yilian.testing import factories as f
 
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The actions' messages are asserted on in English (the UI default is Chinese; the pages' tests
+    choose their language per request)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -70,7 +70,7 @@ def test_submit_read_sign_amend(client_as, net, centres, township_doctor, radiol
 
 
 def test_bad_input_422_and_nothing_stored(client_as, net, centres, township_doctor, villager, visit, studies_dir):
-    township = client_as(township_doctor)
+    township = client_as(township_doctor, language="en")
     resp = township.post(f"{BASE}/studies", {**form(centres["imaging"], villager, visit, priority="asap",
                                                     exam_type="NOPE"), "files": ct_series(1)})
     assert resp.status_code == 422 and "priority" in api_errors(resp)

@@ -18,7 +18,7 @@ from yilian.testing.checks import contains
 
 
 def test_submit_from_the_form(client_as, net, centres, township_doctor, villager, visit, studies_dir):
-    client = client_as(township_doctor)
+    client = client_as(township_doctor, language="en")
     url = reverse("diagnostics:new", args=[villager.pk])
     page = client.get(url, {"centre": centres["imaging"].pk})
     assert page.status_code == 200 and contains(page, villager.name) and contains(page, "CT-HEAD")
