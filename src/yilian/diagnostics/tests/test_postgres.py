@@ -4,6 +4,7 @@ database these tests fail, never skip)."""
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from yilian.diagnostics import actions as a
 from yilian.diagnostics.models import CriticalValue, Report, ReportStatus, Status, Study, StudyEvent
@@ -21,6 +22,12 @@ N = 8
 def _postgresql_only(db):
     if connection.vendor != "postgresql":
         pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
+
+
+def english(action, *args):
+    """Run the action in English: each thread starts in the default language (Chinese)."""
+    with translation.override("en"):
+        return action(*args)
 
 
 def _one_won(results, expected) -> list:
@@ -41,7 +48,7 @@ def test_a_report_is_signed_once_when_eight_sign_at_once(net, centres, township_
         for _ in range(N - 1)]
     a.do_claim(readers[0], study.pk)
     a.do_save_draft(readers[0], study.pk, "右侧基底节区高密度影。", "右侧基底节区脑出血。")
-    lost = _one_won(in_parallel(N, lambda i: a.do_sign(readers[i], study.pk).version), 1)
+    lost = _one_won(in_parallel(N, lambda i: english(a.do_sign, readers[i], study.pk).version), 1)
     assert all("already been signed" in e.errors["status"] for e in lost)
     original = Report.objects.get(study=study, version=1)
     assert original.status == ReportStatus.SIGNED
@@ -57,7 +64,7 @@ def test_a_report_is_signed_once_when_eight_sign_at_once(net, centres, township_
     kinds = list(StudyEvent.objects.filter(study=study, kind__in=["signed", "amended"]).values_list("kind", flat=True))
     assert kinds == ["signed", "amended"]
     # Eight amendments opened at once: one draft, seven told one is open.
-    lost = _one_won(in_parallel(N, lambda i: a.do_amend(readers[i], study.pk, f"再次修改 {i}").version), 3)
+    lost = _one_won(in_parallel(N, lambda i: english(a.do_amend, readers[i], study.pk, f"再次修改 {i}").version), 3)
     assert all("already open" in e.errors["status"] for e in lost)
 
 
