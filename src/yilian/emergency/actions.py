@@ -82,6 +82,16 @@ def check_time(field: str, at, *, errors: dict[str, str] | None = None) -> datet
     return None
 
 
+def check_since(field: str, at, since: datetime | None) -> datetime:
+    """An explicit time for an action that otherwise takes the server's clock (a record entered
+    afterwards, the demo's history): checked as `check_time` does (aware, after 2000, not in the future),
+    and not before `since` (the call, the opening of the case) when given."""
+    check_time(field, at)
+    if since is not None and at < since:
+        raise ActionError(field, _("The time cannot be earlier than %(time)s.") % {"time": local(since)})
+    return at
+
+
 def clean_text(field: str, value, max_length: int, errors: dict[str, str], *, required: bool = False) -> str:
     """Stripped text without control characters (PostgreSQL refuses NUL; no field here needs one)."""
     text = (value or "").strip() if isinstance(value, str) or value is None else None
@@ -138,11 +148,12 @@ def check_case_details(actor: Actor, data: NewCase, receiving_id: int) -> NewCas
     return data
 
 
-def create_case(actor: Actor, data: NewCase, receiving_id: int, decision=None) -> Case:
+def create_case(actor: Actor, data: NewCase, receiving_id: int, decision=None, at: datetime | None = None) -> Case:
     """Insert a checked case with its "opened" event and audit row (inside the caller's transaction).
     The receiving institution gets its care relationship when the patient is known and it opened the
-    case itself (a case opened by another institution reaches it through the notice's grant)."""
-    now = timezone.now()
+    case itself (a case opened by another institution reaches it through the notice's grant). `at`, checked
+    by the caller, is the opening time when it is not now."""
+    now = at or timezone.now()
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -162,25 +173,31 @@ def create_case(actor: Actor, data: NewCase, receiving_id: int, decision=None) -
     return case
 
 
-def do_open_case(actor: Actor, data: NewCase) -> Case:
+def do_open_case(actor: Actor, data: NewCase, *, at: datetime | None = None) -> Case:
     """Open a green channel at the acting institution (a walk-in, an in-hospital onset, or an ambulance of
     the hospital's own 120 station). Another institution's channel is opened by a pre-arrival notice
-    (`dispatch.do_send_notice`). The patient may be left out and identified later."""
+    (`dispatch.do_send_notice`). The patient may be left out and identified later. `at`: when it was
+    opened, if not now (entered afterwards; aware, not in the future)."""
     _require(actor)
+    if at is not None:
+        check_since("at", at, None)
     check_case_details(actor, data, actor.institution_id)
     decision = None
     if data.patient_id is not None:
         _patient, decision = access_patient_for_write(actor, data.patient_id, Action.CREATE, object_type=OBJECT)
     with transaction.atomic():
-        return create_case(actor, data, actor.institution_id, decision)
+        return create_case(actor, data, actor.institution_id, decision, at)
 
 
-def do_identify_patient(actor: Actor, case_id, patient_id) -> Case:
+def do_identify_patient(actor: Actor, case_id, patient_id, *, at: datetime | None = None) -> Case:
     """The unidentified patient of a case is this patient (whom the actor may see). The receiving
     institution then cares for them; identified by the institution that sent them, the receiving one gets
-    the green-channel grant the notice would have given."""
+    the green-channel grant the notice would have given. `at`: when, if not now (not before the case was
+    opened)."""
     _require(actor)
     case, _case_decision = case_for(actor, case_id, action=Action.UPDATE, audit_success=False)
+    if at is not None:
+        check_since("at", at, case.opened_at)
     patient, decision = access_patient_for_write(actor, patient_id, Action.UPDATE, object_type=OBJECT,
                                                  object_id=case.pk)
     try:
@@ -188,11 +205,11 @@ def do_identify_patient(actor: Actor, case_id, patient_id) -> Case:
             if not Case.objects.filter(pk=case.pk, patient__isnull=True).update(patient_id=patient.pk):
                 raise ActionError("patient_id", _("This green channel's patient is already identified."))
             case.patient_id = patient.pk
-            _event(actor, case, "identified")
+            _event(actor, case, "identified", at)
             if actor.institution_id == case.institution_id:
-                do_record_care(case.patient_id, case.institution_id, "green_channel", case.pk, timezone.now())
+                do_record_care(case.patient_id, case.institution_id, "green_channel", case.pk, at or timezone.now())
             else:
-                grant_receiving(actor, case, reason="green channel: patient identified by the sender")
+                grant_receiving(actor, case, reason="green channel: patient identified by the sender", at=at)
             audit(actor, patient_id=case.patient_id, object_type=OBJECT, object_id=case.pk, action=Action.UPDATE,
                   decision=decision, reason="patient identified")
     except IntegrityError:
@@ -201,14 +218,17 @@ def do_identify_patient(actor: Actor, case_id, patient_id) -> Case:
     return case
 
 
-def grant_receiving(actor: Actor, case: Case, *, reason: str) -> Grant | None:
-    """Grant the receiving institution access to the case's patient (green channel, `GRANT_HOURS`), unless
-    the patient is not identified yet or the sender is the receiving institution itself."""
+def grant_receiving(actor: Actor, case: Case, *, reason: str, at: datetime | None = None) -> Grant | None:
+    """Grant the receiving institution access to the case's patient (green channel, `GRANT_HOURS` from
+    `at`, now by default), unless the patient is not identified yet or the sender is the receiving
+    institution itself."""
     if case.patient_id is None or case.institution_id == actor.institution_id:
         return None
+    since = at or timezone.now()
     return do_grant(actor, patient_id=case.patient_id, kind=GrantKind.GREEN_CHANNEL,
-                    to_institution_id=case.institution_id, valid_to=timezone.now() + timedelta(hours=GRANT_HOURS),
-                    reason=reason, source_type="green-channel", source_id=case.pk)
+                    to_institution_id=case.institution_id, valid_from=at,
+                    valid_to=since + timedelta(hours=GRANT_HOURS), reason=reason, source_type="green-channel",
+                    source_id=case.pk)
 
 
 # --- time nodes -----------------------------------------------------------------------------------------
@@ -319,7 +339,8 @@ def do_correct_node(actor: Actor, case_id, code, at, reason, *, supersedes_id=No
     return row
 
 
-def mirror_nodes(actor: Actor, case_id: int, times: dict[str, datetime], *, source: str) -> dict[str, str]:
+def mirror_nodes(actor: Actor, case_id: int, times: dict[str, datetime], *, source: str,
+                 at: datetime | None = None) -> dict[str, str]:
     """Copy times the 120 side recorded (crew on scene → first medical contact, ambulance arrived → door,
     the crew's ECG taken and transmitted) onto the linked case, so that nothing is typed twice. Called by
     `dispatch` for the station whose call is linked to the case, inside its transaction. A node that has a
@@ -353,7 +374,7 @@ def mirror_nodes(actor: Actor, case_id: int, times: dict[str, datetime], *, sour
               action=Action.CREATE, decision=Decision(Basis.NONE, reason="120 call linked to the case"),
               reason=code)
     if outcome:
-        _event(actor, case, "mirrored", source=source, nodes=outcome)
+        _event(actor, case, "mirrored", at, source=source, nodes=outcome)
     return outcome
 
 
@@ -370,14 +391,17 @@ def _receiving(actor: Actor, case_id) -> tuple[Case, object]:
     return case, decision
 
 
-def do_direct_bypass(actor: Actor, case_id, to) -> CaseEvent:
+def do_direct_bypass(actor: Actor, case_id, to, *, at: datetime | None = None) -> CaseEvent:
     """The receiving team directs the ambulance past the emergency department, straight to the cath lab
-    or CT (绕行急诊): an event on the case, read by the bypass indicator."""
+    or CT (绕行急诊): an event on the case, read by the bypass indicator. `at`: when it was decided, if not
+    now (not before the case was opened)."""
     case, decision = _receiving(actor, case_id)
     if to not in BYPASS_TARGETS[case.centre]:
         raise ActionError("to", _("Not a destination this green channel can go to directly."))
+    if at is not None:
+        check_since("at", at, case.opened_at)
     with transaction.atomic():
-        event = _event(actor, case, "bypass", to=to)
+        event = _event(actor, case, "bypass", at, to=to)
         audit(actor, patient_id=case.patient_id, object_type=OBJECT, object_id=case.pk, action=Action.UPDATE,
               decision=decision, reason=f"bypass to {to}")
     return event

@@ -29,6 +29,7 @@ from yilian.emergency.actions import (
     _event,
     _require,
     check_case_details,
+    check_since,
     check_time,
     clean_text,
     create_case,
@@ -260,16 +261,18 @@ def check_prehospital(data: Prehospital) -> dict:
     return out
 
 
-def do_record_prehospital(actor: Actor, call_id, data: Prehospital) -> PrehospitalRecord:
-    """The crew's record as of now: a new row each time, the latest is current (the receiving team sees
-    it through the case)."""
+def do_record_prehospital(actor: Actor, call_id, data: Prehospital, *, at: datetime | None = None) -> PrehospitalRecord:
+    """The crew's record as of now (or as of `at`, when entered afterwards: not before the call, not in the
+    future): a new row each time, the latest is current (the receiving team sees it through the case)."""
     call = own_call(actor, call_id, object_type=RECORD_OBJECT)
+    if at is not None:
+        check_since("at", at, call.received_at)
     fields = check_prehospital(data)
     with transaction.atomic():
-        record = PrehospitalRecord.objects.create(call=call, recorded_at=timezone.now(), user_id=actor.user_id,
+        record = PrehospitalRecord.objects.create(call=call, recorded_at=at or timezone.now(), user_id=actor.user_id,
                                                   membership_id=actor.membership.pk, **fields)
         if call.case_id:
-            mirror_nodes(actor, call.case_id, record_times(record), source="prehospital")
+            mirror_nodes(actor, call.case_id, record_times(record), source="prehospital", at=at)
         audit(actor, patient_id=call_patient_id(call), object_type=RECORD_OBJECT, object_id=record.pk,
               action=Action.CREATE, decision=CALL_DECISION)
     return record
@@ -330,22 +333,29 @@ def _check_notice(actor: Actor, notice: Notice) -> tuple[dict[str, str], str, da
     return errors, summary, eta
 
 
-def do_send_notice(actor: Actor, notice: Notice) -> PrearrivalNotice:
+def do_send_notice(actor: Actor, notice: Notice, *, at: datetime | None = None) -> PrearrivalNotice:
     """Notify the receiving institution before arrival: the green channel opens there (or the notice is
     added to an open one), the call is linked to it, and the receiving institution is granted access to
-    the patient when the patient is known."""
+    the patient when the patient is known. `at`: when it was sent, if not now (entered afterwards: not in
+    the future, not before the call or the case it goes to)."""
     _require(actor)
     errors, summary, eta = _check_notice(actor, notice)
+    if at is not None:
+        check_time("at", at, errors=errors)
     call = None
     if notice.call_id is not None:
         call = own_call(actor, notice.call_id)
         if call.case_id is not None and call.case_id != notice.case_id:
             errors["call_id"] = _("This call already has its green channel.")
+        elif "at" not in errors and at is not None and at < call.received_at:
+            errors["at"] = _("The time cannot be earlier than %(time)s.") % {"time": local(call.received_at)}
     case, decision, new = None, None, None
     if notice.case_id is not None:
         case, decision = case_for(actor, notice.case_id, action=Action.UPDATE, audit_success=False)
         if case.closed_at is not None:
             errors["case_id"] = _("This green channel is closed.")
+        elif "at" not in errors and at is not None and at < case.opened_at:
+            errors["at"] = _("The time cannot be earlier than %(time)s.") % {"time": local(case.opened_at)}
         elif "to_institution_id" not in errors and case.institution_id != notice.to_institution_id:
             errors["to_institution_id"] = _("A notice goes to the case's receiving institution.")
     else:
@@ -368,14 +378,14 @@ def do_send_notice(actor: Actor, notice: Notice) -> PrearrivalNotice:
                                                       object_type=NOTICE_OBJECT)
     with transaction.atomic():
         if case is None:
-            case = create_case(actor, new, notice.to_institution_id, decision)
-        now = timezone.now()
+            case = create_case(actor, new, notice.to_institution_id, decision, at)
+        now = at or timezone.now()
         if call is not None and call.case_id is None:
             if not EmsCall.objects.filter(pk=call.pk, case__isnull=True).update(case=case):
                 raise ActionError("call_id", _("This call already has its green channel."))
             call.case_id = case.pk
-            mirror_nodes(actor, case.pk, call_times(call), source="120")
-        grant = grant_receiving(actor, case, reason="pre-arrival notice")
+            mirror_nodes(actor, case.pk, call_times(call), source="120", at=at)
+        grant = grant_receiving(actor, case, reason="pre-arrival notice", at=at)
         sent = PrearrivalNotice.objects.create(
             case=case, call=call, from_institution_id=actor.institution_id, to_institution_id=case.institution_id,
             sent_at=now, eta=eta, summary=summary, grant_id=grant.pk if grant else None, user_id=actor.user_id,

@@ -37,10 +37,44 @@ def fingerprint() -> str:
     for row in ChargeItem.objects.order_by("charged_at", "encounter__patient__name", "category", "amount") \
             .values_list("charged_at", "category", "amount", "description"):
         h.update(repr(row).encode())
-    for query in outpatient_rows():
+    for query in (*outpatient_rows(), *network_rows(), *green_rows()):
         for row in query:
             h.update(repr(row).encode())
     return h.hexdigest()
+
+
+def green_rows():
+    """The green-channel stage's rows (emergency tables) by natural keys: a case is known by its centre,
+    opening time and patient; the times the actions take from the clock (`recorded_at`, `created_at`,
+    the `mirrored` events' time) are left out."""
+    from yilian.emergency.models import (
+        CallEvent,
+        Case,
+        CaseEvent,
+        EmsCall,
+        NodeTime,
+        PrearrivalNotice,
+        PrehospitalRecord,
+    )
+
+    case = ("case__centre", "case__opened_at", "case__patient__resident_id")
+    call = ("call__received_at", "call__complaint")
+    yield Case.objects.order_by("opened_at", "centre", "patient__resident_id").values_list(
+        "centre", "opened_at", "patient__resident_id", "patient__name", "institution__code",
+        "opened_by_institution__code", "arrival_mode", "transferred_from__code", "in_hospital_onset",
+        "provisional_sex", "provisional_age", "closed_at", "disposition")
+    yield NodeTime.objects.order_by(*case, "node", "at", "reason").values_list(
+        *case, "node", "at", "reason", "source", "supersedes__at")
+    yield CaseEvent.objects.exclude(kind="mirrored").order_by(*case, "at", "kind").values_list(
+        *case, "kind", "at", "data__to", "data__disposition")
+    yield EmsCall.objects.order_by("received_at", "complaint").values_list(
+        "received_at", "institution__code", "caller_phone", "address", "complaint", "suspected", *case[:2])
+    yield CallEvent.objects.order_by(*call, "kind").values_list(*call, "kind", "at", "vehicle")
+    yield PrehospitalRecord.objects.order_by(*call, "recorded_at").values_list(
+        *call, "recorded_at", "systolic", "diastolic", "heart_rate", "spo2", "gcs_eye", "gcs_verbal", "gcs_motor",
+        "be_fast", "ecg_at", "ecg_transmitted_at", "working_diagnosis", "treatments")
+    yield PrearrivalNotice.objects.order_by(*case, "sent_at").values_list(
+        *case, "sent_at", "eta", "summary", "from_institution__code", "to_institution__code")
 
 
 def outpatient_rows():
@@ -87,6 +121,54 @@ def outpatient_rows():
         "arrived_at", "institution__code", "department__name", "number", "date", "priority", "status", "calls",
         "doctor__user__username", "booked_at", "checked_in_at", "called_at", "started_at", "ended_at",
         "patient__name")
+
+
+def network_rows():
+    """The network stage's rows (referrals, consultations, diagnostic centres) by natural keys: the numbers,
+    which carry primary keys, and the times the actions take from the clock are left out."""
+    from yilian.consults.models import (
+        Consultation,
+        ConsultationExpert,
+        GuidedOperation,
+        Opinion,
+        PartnerInstitution,
+    )
+    from yilian.diagnostics.models import Centre, CriticalValue, Report, Study, StudyEvent
+    from yilian.referrals.models import FollowUp, Referral, ReferralEvent
+
+    ref = ("referral__created_at", "referral__patient__resident_id", "referral__from_staff__user__username")
+    con = ("consultation__created_at", "consultation__patient__resident_id", "consultation__from_staff__user__username")
+    study = ("study__submitted_at", "study__patient__resident_id", "study__exam_type")
+    yield PartnerInstitution.objects.order_by("institution__code").values_list("institution__code", "since")
+    yield Centre.objects.order_by("kind").values_list("kind", "name", "institution__code", "department__name")
+    yield Referral.objects.order_by(*(f.removeprefix("referral__") for f in ref), "to_institution__code").values_list(
+        "created_at", "patient__resident_id", "from_staff__user__username", "direction", "setting", "urgency",
+        "from_institution__code", "to_institution__code", "to_department__name", "to_staff__user__username",
+        "diagnosis_code", "reason", "status", "deadline_at", "accepted_at", "rejected_at", "arrived_at", "closed_at",
+        "escalated_at", "follow_up_plan", "booking__slot__start", "bed_requested")
+    yield ReferralEvent.objects.order_by(*ref, "at", "kind").values_list(*ref, "kind", "at", "data__reason")
+    yield FollowUp.objects.order_by(*ref).values_list(*ref, "institution__code", "assignee__user__username",
+                                                      "created_at")
+    yield Consultation.objects.order_by(*(f.removeprefix("consultation__") for f in con)).values_list(
+        "created_at", "patient__resident_id", "from_staff__user__username", "from_institution__code", "target",
+        "to_institution__code", "to_department__name", "to_staff__user__username", "mode", "mdt", "urgency",
+        "question", "session_start", "session_minutes", "status", "expert__user__username", "assigned_at",
+        "signed_at", "confirmed_at", "cancelled_at")
+    yield ConsultationExpert.objects.order_by(*con, "staff__user__username").values_list(
+        *con, "staff__user__username", "lead", "joined_at", "contributed_at")
+    yield Opinion.objects.order_by(*con, "version").values_list(*con, "version", "opinion", "signed_at")
+    yield GuidedOperation.objects.order_by("recorded_at", "patient__resident_id", "procedure").values_list(
+        "recorded_at", "patient__resident_id", "procedure", "performed_on", "institution__code", "mode",
+        "expert__user__username", "operator__user__username", "outcome", "consultation__created_at")
+    yield Study.objects.order_by(*(f.removeprefix("study__") for f in study), "priority").values_list(
+        "submitted_at", "patient__resident_id", "exam_type", "priority", "requesting_institution__code",
+        "requesting_staff__user__username", "status", "reader__user__username", "claimed_at", "signed_at",
+        "amended_at", "closed_at", "close_reason", "study_uid", "image_count", "specimen_barcode", "received_at")
+    yield Report.objects.order_by(*study, "version").values_list(*study, "version", "status", "impression",
+                                                                 "signed_at")
+    yield CriticalValue.objects.order_by(*study, "flagged_at").values_list(
+        *study, "description", "flagged_at", "acknowledged_at", "acknowledged_by__user__username", "escalated_at")
+    yield StudyEvent.objects.order_by(*study, "at", "kind").values_list(*study, "kind", "at")
 
 
 @pytest.fixture(scope="package")

@@ -67,7 +67,7 @@ def test_queue_times_in_order(demo):
 
 
 def test_bookings_agree_with_their_slots(demo):
-    bookings = Booking.objects.select_related("slot")
+    bookings = Booking.objects.select_related("slot").exclude(channel="referral")  # referral places: after today
     assert bookings.exists()
     assert not bookings.filter(status="booked").exists()  # every past booking came, was cancelled or missed
     for slot in Slot.objects.filter(issued__gt=0):
