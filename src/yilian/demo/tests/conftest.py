@@ -103,7 +103,8 @@ def outpatient_rows():
     yield FreeRegistrationRule.objects.order_by("institution__code", "kind").values_list(
         "institution__code", "kind", "min_age", "department__name", "active")
     yield Holiday.objects.order_by("institution__code", "date").values_list("institution__code", "date", "name")
-    yield Grant.objects.order_by("patient__resident_id", "valid_from").values_list(
+    yield Grant.objects.order_by("patient__resident_id", "valid_from", "kind", "to_institution__code",
+                                 "to_staff__user__username", "valid_to", "source_type").values_list(
         "patient__resident_id", "kind", "to_institution__code", "to_staff__user__username", "valid_from", "valid_to")
     yield Schedule.objects.order_by(*schedule).values_list(
         *schedule, "end_time", "slot_minutes", "capacity", "referral_reserved", "release_hours", "tier", "valid_to")
