@@ -20,6 +20,19 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _postgresql_only(request):
+    """A test marked `postgres` needs PostgreSQL (real parallel connections): on any other database it
+    fails, never skips (`DATABASE_URL=postgres://… pytest -m postgres`)."""
+    if request.node.get_closest_marker("postgres") is None:
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
+
+
 @pytest.fixture
 def net(db) -> f.Network:
     return f.make_network()

@@ -23,11 +23,6 @@ from yilian.testing.parallel import in_parallel
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
-
 
 # --- the audit table is append-only in the database ----------------------------------------------------
 

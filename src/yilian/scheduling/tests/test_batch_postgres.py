@@ -5,7 +5,6 @@ refused batch writes nothing; two doctors never see the same patient."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from yilian.errors import ActionError
@@ -21,11 +20,6 @@ from yilian.testing.parallel import in_parallel
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 MIN = timedelta(minutes=1)
 
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
 
 
 @pytest.fixture

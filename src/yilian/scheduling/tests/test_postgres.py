@@ -3,7 +3,6 @@
 
 
 import pytest
-from django.db import connection
 
 from yilian.access.models import AuditEvent, CareRelation
 from yilian.errors import ActionError
@@ -15,11 +14,6 @@ from yilian.testing.parallel import in_parallel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
 
 
 SLOW = {"wait": 60, "join": 120}  # 50 threads on two cores: longer waits than the default

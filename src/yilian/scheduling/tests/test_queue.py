@@ -5,7 +5,6 @@ checked in)."""
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
@@ -243,15 +242,9 @@ def test_the_display_board_masks_names(registrar, owner, internal, patient):
 SLOW = {"wait": 60, "join": 120}  # 50 threads on two cores: longer waits than the default
 
 
-def _postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.fail(f"this test needs PostgreSQL (DATABASE_URL=postgres://…), not {connection.vendor}")
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_parallel_doctors_and_desks(net, registrar, internal, fees):
-    _postgresql()
     n = 12
     people = [f.register_patient(registrar) for _ in range(n)]
     desks = in_parallel(n, lambda i: walk_in(registrar, people[i], internal).number, **SLOW)
