@@ -7,7 +7,7 @@ optionally splits it by month and institution for charts.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -63,6 +63,14 @@ def register(indicator: Indicator) -> Indicator:
 
 def get(code: str) -> Indicator:
     return REGISTRY[code]
+
+
+def mean_minutes(seconds) -> Decimal | None:
+    """The mean of durations given in seconds, in minutes to 2 places (half up), or None without any."""
+    seconds = list(seconds)
+    if not seconds:
+        return None
+    return (Decimal(sum(seconds)) / Decimal(60 * len(seconds))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def ratio(numerator, denominator) -> Decimal | None:

@@ -13,12 +13,11 @@ information technology; the remote consultation centre and MDT as functions of t
 《紧密型县域医疗卫生共同体信息化功能指引》(资源共享 · 远程会诊). The counting rules are Yilian's (医联定义).
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from yilian.analytics.registry import Indicator, Scope, ratio, register
+from yilian.analytics.registry import Indicator, Scope, mean_minutes, ratio, register
 from yilian.consults.models import Consultation, GuidedOperation, Mode, PartnerInstitution
 
-MINUTE = Decimal("0.01")
 GUIDE = "《远程医疗服务管理规范（试行）》国卫医发〔2018〕25号；《紧密型县域医疗卫生共同体信息化功能指引》远程会诊"
 
 
@@ -67,9 +66,7 @@ def signed_minutes(scope: Scope) -> Decimal | None:
     〔2018〕25号 asks the invited side to answer in good time (及时出具会诊意见)."""
     rows = _answered(scope).values_list("created_at", "signed_at")
     seconds = [(signed - requested).total_seconds() for requested, signed in rows]
-    if not seconds:
-        return None
-    return (Decimal(sum(seconds)) / Decimal(60 * len(seconds))).quantize(MINUTE, rounding=ROUND_HALF_UP)
+    return mean_minutes(seconds)
 
 
 def confirmed_share(scope: Scope) -> Decimal | None:

@@ -34,14 +34,6 @@ class Month:
     excluded: dict[str, dict[str, int]]
 
 
-def months_between(start: date, end: date) -> list[date]:
-    first, out = start.replace(day=1), []
-    while first < end:
-        out.append(first)
-        first = (first + timedelta(days=32)).replace(day=1)
-    return out
-
-
 def codes_of(centre: str) -> list[str]:
     """The centre's indicators (and the pre-arrival notice rate, which every centre reports)."""
     return [code for code, m in MEASURES.items() if m.centre in (centre, None)]
@@ -49,7 +41,7 @@ def codes_of(centre: str) -> list[str]:
 
 def monthly(centre: str, start: date, end: date, institution_ids: frozenset[int] | None) -> list[Month]:
     out = []
-    for first in months_between(start, end):
+    for first in Scope(start=start, end=end).months():
         last = min((first + timedelta(days=32)).replace(day=1), end)
         scope = Scope(start=max(first, start), end=last, institution_ids=institution_ids)
         done = reports(scope, codes_of(centre))

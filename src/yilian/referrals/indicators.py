@@ -6,12 +6,11 @@ and rejected referrals are not referrals that happened and are left out of the c
 escalation share's denominator only if they were escalated before, which is what the manager saw).
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from yilian.analytics.registry import Indicator, Scope, ratio, register
+from yilian.analytics.registry import Indicator, Scope, mean_minutes, ratio, register
 from yilian.referrals.models import Direction, Referral, Setting, Status
 
-MINUTE = Decimal("0.01")
 NOT_HAPPENED = (Status.CANCELLED, Status.REJECTED)
 
 
@@ -61,9 +60,7 @@ def acceptance_minutes(scope: Scope) -> Decimal | None:
     (《医疗联合体管理办法（试行）》国卫医发〔2020〕13号 第二十二条: 双向转诊 with clear timelines)."""
     rows = _sent(scope).filter(accepted_at__isnull=False).values_list("created_at", "accepted_at")
     seconds = [(accepted - sent).total_seconds() for sent, accepted in rows]
-    if not seconds:
-        return None
-    return (Decimal(sum(seconds)) / Decimal(60 * len(seconds))).quantize(MINUTE, rounding=ROUND_HALF_UP)
+    return mean_minutes(seconds)
 
 
 def escalated_share(scope: Scope) -> Decimal | None:

@@ -9,17 +9,15 @@ as it does `care.indicators`.
 """
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
-from yilian.analytics.registry import Indicator, Scope, ratio, register
+from yilian.analytics.registry import Indicator, Scope, mean_minutes, ratio, register
 from yilian.care.indicators import VISIT_CLASSES, _encounters
 from yilian.care.models import EncounterClass
 from yilian.network.data.clinical_subjects import CLINICAL_SUBJECTS
 from yilian.scheduling.models import BookingStatus, FeeTier, QueueEntry, Registration
-
-MINUTE = Decimal("0.01")
 
 
 def _outpatient_visits(scope: Scope):
@@ -45,12 +43,6 @@ def _registrations(scope: Scope):
     if scope.institution_ids is not None:
         qs = qs.filter(institution_id__in=scope.institution_ids)
     return qs
-
-
-def _mean_minutes(seconds: list[float]) -> Decimal | None:
-    if not seconds:
-        return None
-    return (Decimal(sum(seconds)) / Decimal(60 * len(seconds))).quantize(MINUTE, rounding=ROUND_HALF_UP)
 
 
 def booking_rate(scope: Scope) -> Decimal | None:
@@ -79,7 +71,7 @@ def wait_after_booking(scope: Scope) -> Decimal | None:
     booked time waited 0 minutes (not a negative time, which would flatter the mean). No entry → None."""
     rows = _queue(scope).filter(booked_at__isnull=False, started_at__isnull=False).values_list(
         "booked_at", "arrived_at", "started_at")
-    return _mean_minutes([max((started - max(booked, arrived)).total_seconds(), 0.0)
+    return mean_minutes([max((started - max(booked, arrived)).total_seconds(), 0.0)
                           for booked, arrived, started in rows.iterator()])
 
 
@@ -93,7 +85,7 @@ def wait_check_in_to_call(scope: Scope) -> Decimal | None:
     recall does not move it). An entry never called is left out.
     No entry → None."""
     rows = _queue(scope).filter(called_at__isnull=False).values_list("checked_in_at", "called_at")
-    return _mean_minutes([(called - checked_in).total_seconds() for checked_in, called in rows.iterator()])
+    return mean_minutes([(called - checked_in).total_seconds() for checked_in, called in rows.iterator()])
 
 
 def expert_visits(scope: Scope) -> int:
