@@ -9,7 +9,6 @@
 """
 
 from dataclasses import dataclass
-from datetime import date
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -28,6 +27,7 @@ from yilian.consults.models import (
 from yilian.network.acting import Actor
 from yilian.network.models import Membership
 from yilian.network.roles import Role
+from yilian.patients.models import age_on
 
 LIMIT = 200
 URGENCY_ORDER = Case(When(urgency=Urgency.EMERGENCY, then=Value(0)), When(urgency=Urgency.URGENT, then=Value(1)),
@@ -74,10 +74,6 @@ class WorkItem:
     can_assign: bool
 
 
-def _age(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 def worklist(actor: Actor) -> list[WorkItem]:
     """Requests waiting for an expert that this doctor may claim, and requests addressed to this desk's
     institution that it may assign (or reassign while no opinion is drafted); emergencies first."""
@@ -90,7 +86,7 @@ def worklist(actor: Actor) -> list[WorkItem]:
     claim_ids = set(Consultation.objects.filter(claim_q, pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
     assign_ids = set(Consultation.objects.filter(assign_q, pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
     today = timezone.localdate()
-    items = [WorkItem(r, r.patient.get_sex_display(), _age(r.patient.birth_date, today),
+    items = [WorkItem(r, r.patient.get_sex_display(), age_on(r.patient.birth_date, today),
                       r.pk in claim_ids and r.status == Status.REQUESTED, r.pk in assign_ids) for r in rows]
     AuditEvent.objects.bulk_create([
         audit_row(actor, patient_id=item.consultation.patient_id, object_type="consultation",

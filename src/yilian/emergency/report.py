@@ -20,7 +20,7 @@ from yilian.analytics.registry import REGISTRY, Scope
 from yilian.emergency.indicators import MEASURES, META, facts, reports
 from yilian.emergency.models import CentreType
 from yilian.emergency.nodes import nodes_of
-from yilian.patients.models import Patient
+from yilian.patients.models import Patient, age_on
 
 REPORTED = (CentreType.CHEST_PAIN, CentreType.STROKE)
 SEX = {"1": "男", "2": "女"}  # GB/T 2261.1 codes, as the patient index and the provisional sex store them
@@ -91,8 +91,7 @@ def export_csv(centre: str, scope: Scope) -> tuple[str, list]:
         sex = SEX.get((person.sex if person else case.provisional_sex) or "", "")
         age = case.provisional_age
         if person is not None and person.birth_date:
-            born, day = person.birth_date, timezone.localdate(case.opened_at)
-            age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+            age = age_on(person.birth_date, timezone.localdate(case.opened_at))
         bypass = "、".join(sorted({to for to, _at in f.bypasses}))
         writer.writerow([case.pk, case.get_centre_display(), sex, _age_band(age), case.get_arrival_mode_display(),
                          "是" if case.in_hospital_onset else "否", case.transferred_from_id or "",

@@ -1,9 +1,16 @@
 """The patient: one person across the consortium (the patient-identity issue extends this)."""
 
+from datetime import date
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from yilian.patients.masking import mask_name, mask_phone, mask_resident_id
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on `day` (a birthday counts from the day itself; 29 February from 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 class Sex(models.TextChoices):

@@ -25,7 +25,7 @@ from yilian.errors import ActionError
 from yilian.network.acting import Actor
 from yilian.network.models import Department, Membership, Staff
 from yilian.network.roles import Cap
-from yilian.patients.models import Patient
+from yilian.patients.models import Patient, age_on
 from yilian.scheduling.batch import (
     audit_for,
     bad_time,
@@ -51,7 +51,7 @@ from yilian.scheduling.models import (
     SlotStatus,
     Waiver,
 )
-from yilian.scheduling.policy import age_on, first_rule, policy_for, tier_for
+from yilian.scheduling.policy import first_rule, policy_for, tier_for
 from yilian.scheduling.queue import ACTIVE, ELDERLY_AGE
 
 # --- registration and check-in --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from yilian.access.models import Grant, GrantKind
 from yilian.network.models import Staff, Title
+from yilian.patients.models import age_on
 from yilian.scheduling.models import FeePolicy, FeeTier, FreeRegistrationRule, FreeRule, OutpatientPolicy
 
 EXPERT_TITLES = frozenset({Title.CHIEF_PHYSICIAN, Title.ASSOC_CHIEF_PHYSICIAN})
@@ -32,10 +33,6 @@ def policy_for(institution_id: int) -> OutpatientPolicy:
 
 def fee_for(institution_id: int, tier: str) -> Decimal | None:
     return FeePolicy.objects.filter(institution_id=institution_id, tier=tier).values_list("amount", flat=True).first()
-
-
-def age_on(birth_date: date, day: date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 def _contracted(patient_id: int) -> bool:

@@ -28,7 +28,7 @@ from yilian.network.roles import Cap
 from yilian.patients import qr
 from yilian.patients.actions import do_check_in as do_check_in_by_resident_id
 from yilian.patients.masking import mask_name
-from yilian.patients.models import Patient
+from yilian.patients.models import Patient, age_on
 from yilian.scheduling.models import (
     Booking,
     BookingStatus,
@@ -158,9 +158,7 @@ def priority_for(patient: Patient, registration: Registration, disabled: bool, t
     """The highest rule that holds: disabled (chosen at the desk), elderly (70 and over), returning."""
     if disabled:
         return Priority.DISABLED
-    born = patient.birth_date
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    if age >= ELDERLY_AGE:
+    if age_on(patient.birth_date, today) >= ELDERLY_AGE:
         return Priority.ELDERLY
     if registration.reused_from_id is not None:
         return Priority.RETURNING

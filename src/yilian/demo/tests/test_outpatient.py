@@ -16,6 +16,7 @@ from yilian.care.models import ChargeItem, Encounter
 from yilian.demo.tests.conftest import SMALL
 from yilian.network.models import InstitutionKind, Membership
 from yilian.network.roles import Role
+from yilian.patients.models import age_on
 from yilian.scheduling import indicators as ind
 from yilian.scheduling.models import (
     Booking,
@@ -29,7 +30,7 @@ from yilian.scheduling.models import (
     Slot,
     Waiver,
 )
-from yilian.scheduling.policy import EXPERT_TITLES, age_on
+from yilian.scheduling.policy import EXPERT_TITLES
 
 pytestmark = pytest.mark.django_db
 K = InstitutionKind
