@@ -48,7 +48,7 @@ from yilian.diagnostics.models import (
     StudyFile,
 )
 from yilian.errors import ActionError
-from yilian.network.acting import SYSTEM, Actor
+from yilian.network.acting import SYSTEM, Actor, require_cap
 from yilian.network.models import Department, Institution
 from yilian.network.roles import Cap, Role
 
@@ -61,11 +61,6 @@ REPORTERS = {CentreKind.IMAGING: {Role.DOCTOR}, CentreKind.ECG: {Role.DOCTOR}, C
              CentreKind.LAB: {Role.DOCTOR, Role.TECHNICIAN}}
 BARCODE = re.compile(r"^[A-Za-z0-9-]{4,40}$")
 MAX_FILES = {CentreKind.IMAGING: uploads.MAX_FILES, CentreKind.ECG: 5, CentreKind.PATHOLOGY: 20, CentreKind.LAB: 0}
-
-
-def _require(actor: Actor, cap: str, message: str) -> None:
-    if not actor.can(cap):
-        raise ActionError("role", message)
 
 
 def _event(actor: Actor, study: Study, kind: str, at, **data) -> StudyEvent:
@@ -144,7 +139,7 @@ class NewStudy:
 
 def check_submit(actor: Actor, data: NewStudy, n_files: int, now) -> tuple[Centre, ExamType]:
     """Every bad field at once (the files themselves are checked by `uploads.stage`)."""
-    _require(actor, Cap.RECORD_VISIT, _("Your role may not request remote diagnoses."))
+    require_cap(actor, Cap.RECORD_VISIT, _("Your role may not request remote diagnoses."))
     errors: dict[str, str] = {}
     centre = Centre.objects.filter(pk=data.centre_id, active=True, serves=actor.institution_id).first() \
         if isinstance(data.centre_id, int) else None
@@ -345,7 +340,7 @@ def _end_grant(study: Study, now) -> None:
 
 def do_send_specimen(actor: Actor, study_id) -> Study:
     """The requesting institution hands the specimen to the courier."""
-    _require(actor, Cap.CLINICAL, _("Your role may not send specimens."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not send specimens."))
     study, decision = study_for(actor, study_id, side="requester")
     if study.centre.kind not in SPECIMEN_KINDS:
         raise ActionError("status", _("This study has no specimen."))
@@ -534,7 +529,7 @@ def do_reject(actor: Actor, study_id, reason: str) -> Study:
 
 def do_cancel(actor: Actor, study_id, reason: str) -> Study:
     """The requesting institution withdraws a study nobody is reading yet; the grant ends at once."""
-    _require(actor, Cap.RECORD_VISIT, _("Your role may not cancel remote diagnoses."))
+    require_cap(actor, Cap.RECORD_VISIT, _("Your role may not cancel remote diagnoses."))
     reason = _reason(reason)
     study, decision = study_for(actor, study_id, side="requester")
     now = timezone.now()
@@ -583,7 +578,7 @@ def critical_for(actor: Actor, critical_id, *, action: str = Action.UPDATE, audi
 def do_acknowledge(actor: Actor, critical_id, note: str) -> CriticalValue:
     """A clinician of the requesting institution acknowledges the critical value in their own name,
     saying what was done (复读、确认、记录 — 医疗质量安全核心制度要点 危急值报告制度 (五))."""
-    _require(actor, Cap.CLINICAL, _("Your role may not acknowledge critical values."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not acknowledge critical values."))
     note = (note or "").strip()
     if not 2 <= len(note) <= 500:
         raise ActionError("note", _("Say what was done (2 to 500 characters): who was told, what was ordered."))

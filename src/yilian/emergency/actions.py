@@ -25,7 +25,7 @@ from yilian.emergency.models import ArrivalMode, Case, CaseEvent, CentreType, Di
 from yilian.emergency.nodes import Node, node, predecessors, successors
 from yilian.emergency.queries import OBJECT, case_for, current_nodes
 from yilian.errors import ActionError
-from yilian.network.acting import Actor
+from yilian.network.acting import Actor, require_cap
 from yilian.network.models import Institution
 from yilian.network.roles import Cap
 from yilian.patients.models import Sex
@@ -60,8 +60,7 @@ class NodeConflict(ActionError):
 
 
 def _require(actor: Actor, cap: str = Cap.CLINICAL) -> None:
-    if not actor.can(cap):
-        raise ActionError("role", _("Your role may not record green-channel data."))
+    require_cap(actor, cap, _("Your role may not record green-channel data."))
 
 
 def check_time(field: str, at, *, errors: dict[str, str] | None = None) -> datetime | None:

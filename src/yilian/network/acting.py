@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
+from yilian.errors import ActionError
 from yilian.network.models import Membership
 from yilian.network.roles import has_cap
 
@@ -33,6 +34,12 @@ class Actor:
 
     def can(self, cap: str) -> bool:
         return has_cap(self.role, cap)
+
+
+def require_cap(actor: Actor, cap: str, message: str) -> None:
+    """The first check of an action: the acting role holds `cap`, or the field `role` says why not."""
+    if not actor.can(cap):
+        raise ActionError("role", message)
 
 
 SYSTEM = Actor(user_id=None, username="system", membership=None, source="system")

@@ -25,7 +25,7 @@ from yilian.access.gate import Decision, access_object, access_patient_for_write
 from yilian.access.models import Action, Basis, Grant, GrantKind
 from yilian.care.models import Encounter
 from yilian.errors import ActionError
-from yilian.network.acting import SYSTEM, Actor
+from yilian.network.acting import SYSTEM, Actor, require_cap
 from yilian.network.models import Department, Institution, InstitutionKind, Membership
 from yilian.network.roles import Cap
 from yilian.referrals.codes import name_of
@@ -77,11 +77,6 @@ class NewReferral:
     bed_requested: bool = False
 
 
-def _require(actor: Actor, cap: str, message: str) -> None:
-    if not actor.can(cap):
-        raise ActionError("role", message)
-
-
 def _member(staff_id, institution_id) -> bool:
     return isinstance(staff_id, int) and Membership.objects.filter(
         staff_id=staff_id, institution_id=institution_id, active=True).exists()
@@ -129,7 +124,7 @@ def _check_shared(actor: Actor, patient_id: int, shared, errors: dict) -> list[d
 
 def check_referral(actor: Actor, data: NewReferral, now):
     """Every bad field at once; returns (clean shared items, the slot or None)."""
-    _require(actor, Cap.RECORD_VISIT, _("Your role may not refer patients."))
+    require_cap(actor, Cap.RECORD_VISIT, _("Your role may not refer patients."))
     errors: dict[str, str] = {}
     if data.direction not in Direction.values:
         errors["direction"] = _("Direction: up or down.")
@@ -278,7 +273,7 @@ def _end_grant(referral: Referral, now) -> None:
 
 
 def do_accept(actor: Actor, referral_id, note: str = "") -> Referral:
-    _require(actor, Cap.CLINICAL, _("Your role may not accept referrals."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not accept referrals."))
     referral, decision = referral_for(actor, referral_id, side="to")
     now = timezone.now()
     with transaction.atomic():
@@ -292,7 +287,7 @@ def do_accept(actor: Actor, referral_id, note: str = "") -> Referral:
 
 def do_reject(actor: Actor, referral_id, reason: str) -> Referral:
     """Refuse with a reason: the reserved place and the grant end at once."""
-    _require(actor, Cap.CLINICAL, _("Your role may not reject referrals."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not reject referrals."))
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
         raise ActionError("reason", _("Reason: required, at most 200 characters."))
@@ -312,7 +307,7 @@ def do_reject(actor: Actor, referral_id, reason: str) -> Referral:
 def do_redirect(actor: Actor, referral_id, to_institution_id, reason: str, to_department_id=None) -> Referral:
     """Pass the referral on to another member (of the right level): the grant and the deadline move with it,
     a reserved place at this institution is released."""
-    _require(actor, Cap.CLINICAL, _("Your role may not redirect referrals."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not redirect referrals."))
     referral, decision = referral_for(actor, referral_id, side="to")
     reason = (reason or "").strip()
     errors: dict[str, str] = {}
@@ -348,7 +343,7 @@ def do_redirect(actor: Actor, referral_id, to_institution_id, reason: str, to_de
 def do_arrive(actor: Actor, referral_id) -> Referral:
     """The patient has arrived: the loop is closed on the receiving side, which now cares for the patient;
     a referral down hands its follow-up plan to the family doctor (or the institution)."""
-    _require(actor, Cap.CLINICAL, _("Your role may not receive patients."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not receive patients."))
     referral, decision = referral_for(actor, referral_id, side="to")
     now = timezone.now()
     with transaction.atomic():
@@ -368,7 +363,7 @@ def do_arrive(actor: Actor, referral_id) -> Referral:
 
 def do_close(actor: Actor, referral_id) -> Referral:
     """Close after the visit or the stay; the receiving side keeps access `GRANT_DAYS` more days."""
-    _require(actor, Cap.CLINICAL, _("Your role may not close referrals."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not close referrals."))
     referral, decision = referral_for(actor, referral_id, side="to")
     now = timezone.now()
     with transaction.atomic():
@@ -383,7 +378,7 @@ def do_close(actor: Actor, referral_id) -> Referral:
 
 def do_cancel(actor: Actor, referral_id, reason: str) -> Referral:
     """The sender withdraws a referral not yet arrived: the place and the grant end at once."""
-    _require(actor, Cap.RECORD_VISIT, _("Your role may not cancel referrals."))
+    require_cap(actor, Cap.RECORD_VISIT, _("Your role may not cancel referrals."))
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
         raise ActionError("reason", _("Reason: required, at most 200 characters."))

@@ -21,7 +21,7 @@ from yilian.access.actions import do_record_care
 from yilian.access.gate import Decision, access_object, access_patient_for_write, audit, audit_row, decide
 from yilian.access.models import Action, Basis, CareRelation
 from yilian.errors import ActionError
-from yilian.network.acting import Actor
+from yilian.network.acting import Actor, require_cap
 from yilian.network.models import Department, Institution, Staff
 from yilian.network.roles import Cap
 from yilian.patients.models import Patient
@@ -49,11 +49,6 @@ from yilian.scheduling.slots import alternatives, describe, free_for, periods
 MAX_RANGE_DAYS = 92  # slots are generated a season at a time at most
 
 
-def _require(actor: Actor, cap: str, message: str) -> None:
-    if not actor.can(cap):
-        raise ActionError("role", message)
-
-
 # --- schedules and policy rows --------------------------------------------------------------------------
 
 
@@ -76,7 +71,7 @@ class NewSchedule:
 
 def check_schedule(actor: Actor, data: NewSchedule) -> Staff | None:
     """Every bad field at once; returns the doctor (an active member of the actor's institution)."""
-    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
+    require_cap(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
     errors: dict[str, str] = {}
     if not Department.objects.filter(pk=data.department_id, institution_id=actor.institution_id).exists():
         errors["department_id"] = _("Department: choose a department of your institution.")
@@ -121,7 +116,7 @@ def do_create_schedule(actor: Actor, data: NewSchedule) -> Schedule:
 
 
 def _own_schedule(actor: Actor, schedule_id) -> Schedule:
-    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
+    require_cap(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
     schedule = Schedule.objects.filter(pk=schedule_id, institution_id=actor.institution_id).first()
     if schedule is None:
         raise ActionError("schedule_id", _("Schedule: choose a schedule of your institution."))
@@ -288,7 +283,7 @@ def do_deactivate_free_rule(actor: Actor, rule_id, *, institution_id: int | None
 def do_add_holiday(actor: Actor, day: date, name: str = "") -> Holiday:
     """A day the acting institution holds no scheduled clinics: slot generation skips it. Slots generated
     before stay as they are (stop those clinics with `do_stop_clinic` so the booked patients are told)."""
-    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
+    require_cap(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
     errors = {}
     if not isinstance(day, date):
         errors["date"] = _("Date: choose a day.")
@@ -312,7 +307,7 @@ def do_add_holiday(actor: Actor, day: date, name: str = "") -> Holiday:
 
 def do_remove_holiday(actor: Actor, holiday_id) -> None:
     """The day is an ordinary day again; generating slots again adds its clinics."""
-    _require(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
+    require_cap(actor, Cap.SCHEDULE, _("Your role may not manage clinic schedules."))
     holiday = Holiday.objects.filter(pk=holiday_id, institution_id=actor.institution_id).first() \
         if _whole(holiday_id, 1, 2**63 - 1) else None
     if holiday is None:
@@ -349,7 +344,7 @@ def find_slot(slot_id) -> Slot:
 
 def check_book(actor: Actor, slot: Slot, channel: str, now) -> None:
     """What can be said before the claim: role, channel, the slot's consortium, state and time."""
-    _require(actor, Cap.REGISTER, _("Your role may not book appointments."))
+    require_cap(actor, Cap.REGISTER, _("Your role may not book appointments."))
     if channel not in Channel.values:
         raise ActionError("channel", _("Channel: choose window, self-service, phone or referral."))
     actor_consortium = Institution.objects.filter(pk=actor.institution_id).values_list("consortium_id", flat=True)
@@ -416,7 +411,7 @@ def _audited(actor: Actor, booking: Booking, action: str, decision: Decision | N
 def do_book(actor: Actor, patient_id, slot_id, channel: str = Channel.WINDOW) -> Booking:
     """Book a place for a patient the actor may see (404 otherwise). The slot's institution gains a care
     relationship with the patient (a booking is one, docs/access-and-audit.md)."""
-    _require(actor, Cap.REGISTER, _("Your role may not book appointments."))
+    require_cap(actor, Cap.REGISTER, _("Your role may not book appointments."))
     slot = find_slot(slot_id)
     now = timezone.now()
     check_book(actor, slot, channel, now)
@@ -430,7 +425,7 @@ def do_book(actor: Actor, patient_id, slot_id, channel: str = Channel.WINDOW) ->
 def booking_for_write(actor: Actor, booking_id, cap: str = Cap.REGISTER) -> tuple[Booking, Decision | None]:
     """The booking and the basis the actor sees its patient on; 404 (audited as denied) if they may not.
     The action then writes the audit row of the write, so one request leaves one row."""
-    _require(actor, cap, _("Your role may not change bookings."))
+    require_cap(actor, cap, _("Your role may not change bookings."))
     queryset = Booking.objects.select_related("slot", "slot__schedule")
     booking = access_object(actor, queryset, booking_id, object_type="booking", action=Action.UPDATE,
                             audit_success=False)

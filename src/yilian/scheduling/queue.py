@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from yilian.access.gate import Decision, access_object, audit_many, audit_row, decide, visible
 from yilian.access.models import Action, Basis
 from yilian.errors import ActionError
-from yilian.network.acting import Actor
+from yilian.network.acting import Actor, require_cap
 from yilian.network.models import Department, Staff
 from yilian.network.roles import Cap
 from yilian.patients import qr
@@ -46,11 +46,6 @@ BOOKING_NUMBER = re.compile(r"^\d{8}-\d+-\d+$", re.ASCII)  # YYYYMMDD-slot-seria
 RESIDENT_ID = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 OBJECT = "queue"
 ACTIVE = (QueueStatus.WAITING, QueueStatus.CALLED, QueueStatus.IN_ROOM, QueueStatus.SKIPPED)
-
-
-def _require(actor: Actor, cap: str, message: str) -> None:
-    if not actor.can(cap):
-        raise ActionError("role", message)
 
 
 # --- the order ------------------------------------------------------------------------------------------
@@ -107,7 +102,7 @@ def kind_of(code: str) -> str:
 
 def check_check_in(actor: Actor, data: CheckIn, now: datetime) -> str:
     """Every bad field at once; returns the normalised code."""
-    _require(actor, Cap.REGISTER, _("Your role may not check patients in."))
+    require_cap(actor, Cap.REGISTER, _("Your role may not check patients in."))
     errors: dict[str, str] = {}
     code = normalise(data.code)
     if not code:
@@ -240,7 +235,7 @@ def do_queue_check_in(actor: Actor, data: CheckIn) -> QueueEntry:
 
 def check_clinic(actor: Actor, department_id) -> int:
     """The department (of the actor's institution) whose queue a clinical member works."""
-    _require(actor, Cap.CLINICAL, _("Your role may not call patients."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not call patients."))
     try:
         department_id = int(department_id)
     except (TypeError, ValueError):
@@ -281,7 +276,7 @@ def do_call_next(actor: Actor, department_id) -> QueueEntry | None:
 
 
 def _entry_for_write(actor: Actor, entry_id) -> tuple[QueueEntry, Decision | None]:
-    _require(actor, Cap.CLINICAL, _("Your role may not call patients."))
+    require_cap(actor, Cap.CLINICAL, _("Your role may not call patients."))
     queryset = QueueEntry.objects.filter(institution_id=actor.institution_id)
     entry = access_object(actor, queryset, entry_id, object_type=OBJECT, action=Action.UPDATE,
                           audit_success=False)
