@@ -26,6 +26,14 @@ class ActionError(Exception):
         """The errors of a one-item batch, named as the single form names them."""
         return ActionError(errors={field.removeprefix(f"{prefix}."): m for field, m in self.errors.items()})
 
+    def add_to(self, form, names: dict[str, str | None] | None = None) -> None:
+        """Put each message on the form's field: `names` maps an action's field to the form's (None: the
+        form as a whole); otherwise the field itself, an item's `files.0` its list `files`; a field the form
+        does not have becomes a message of the whole form."""
+        for field, message in self.errors.items():
+            name = (names or {}).get(field, field.split(".")[0])
+            form.add_error(name if name in form.fields else None, message)
+
     def as_list(self) -> list[dict[str, str]]:
         return [{"field": field, "message": message} for field, message in self.errors.items()]
 

@@ -40,12 +40,6 @@ STEPS = {"claim", "add_expert", "contribute", "opinion", "sign", "amend", "confi
 BOXES = ("out", "work", "mine")
 
 
-def _add_errors(form, exc: ActionError) -> None:
-    for name, message in exc.errors.items():
-        field = FIELDS.get(name, name)
-        form.add_error(field if field in form.fields else None, message)
-
-
 def _encounters(patient):
     return [(e.pk, f"{timezone.localtime(e.start):%Y-%m-%d} {e.institution.short_name} {e.department.name}")
             for e in Encounter.objects.filter(patient=patient).select_related("institution", "department")
@@ -103,7 +97,7 @@ def new(request, patient_id: int):
         try:
             consultation = actions.do_request(request.actor, _new_consultation(patient, form.cleaned_data))
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form, FIELDS)
         else:
             messages.success(request, _("Consultation %(number)s requested.") % {"number": consultation.number})
             return redirect("consults:detail", consultation_id=consultation.pk)
@@ -154,7 +148,7 @@ def detail(request, consultation_id: int):
 
 def _redisplay(request, consultation_id: int, name: str, form, exc: ActionError):
     """A step whose text would be lost on a redirect: the page again, with the message beside the field."""
-    _add_errors(form, exc)
+    exc.add_to(form, FIELDS)
     consultation, _decision = actions.consultation_for(request.actor, consultation_id, action=Action.READ,
                                                        audit_success=True)
     return render(request, "consults/detail.html", _context(request, consultation, **{name: form}), status=400)
@@ -219,7 +213,7 @@ def assign(request, consultation_id: int):
             actions.do_assign(request.actor, consultation_id, staff_id, institution_id,
                               int(replacing) if replacing.isdigit() else None)
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form, FIELDS)
         else:
             messages.success(request, _("Consultation %(number)s assigned.") % {"number": consultation.number})
             return redirect(_worklist_url())
@@ -262,7 +256,7 @@ def operation_new(request, patient_id: int):
         try:
             guided.do_record_guided_operation(actor, data)
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form, FIELDS)
         else:
             messages.success(request, _("Guided operation recorded."))
             return redirect("consults:operations")

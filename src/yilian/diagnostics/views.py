@@ -30,12 +30,6 @@ STEPS = {"claim", "release", "draft", "sign", "amend", "critical", "reject", "ca
 SPECIMEN_TYPES = ("全血", "血清", "血浆", "尿液", "粪便", "脑脊液", "胸腹水", "组织", "细胞学涂片", "宫颈液基")
 
 
-def _add_errors(form, exc: ActionError) -> None:
-    for field, message in exc.errors.items():
-        name = FIELDS.get(field, field.split(".")[0])
-        form.add_error(name if name in form.fields else None, message)
-
-
 @require_http_methods(["GET"])
 @requires(None)
 def index(request):
@@ -90,7 +84,7 @@ def new(request, patient_id: int):
             try:
                 study = actions.do_submit(request.actor, data, d["files"])
             except ActionError as exc:
-                _add_errors(form, exc)
+                exc.add_to(form, FIELDS)
             else:
                 messages.success(request, _("Study %(number)s sent to %(centre)s.")
                                  % {"number": study.number, "centre": study.centre.name})

@@ -37,11 +37,6 @@ from yilian.patients.review import do_decide_link, recent_merges, review_pair, r
 from yilian.patients.stewardship import require_steward
 
 
-def _add_errors(form, exc: ActionError) -> None:
-    for field, message in exc.errors.items():
-        form.add_error(field if field in form.fields else None, message)
-
-
 @requires(Cap.CLINICAL)
 def patient_list(request):
     page = list_patients(request.actor)
@@ -117,7 +112,7 @@ def link_identifier(request, patient_id: int):
             do_link_identifier(request.actor, patient_id, form.cleaned_data["type"], form.cleaned_data["value"],
                                form.cleaned_data["system"])
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form)
         else:
             messages.success(request, _("Identifier added."))
             return redirect("patients:detail", patient_id=patient_id)
@@ -169,7 +164,7 @@ def register(request):
         try:
             outcome = _register_step(request, NewPatient(**form.cleaned_data))
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form)
         else:
             if not isinstance(outcome, SearchResult):
                 return redirect("patients:detail", patient_id=outcome.pk)
@@ -186,7 +181,7 @@ def check_in(request):
         try:
             patient = do_check_in(request.actor, form.cleaned_data["resident_id"])
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form)
         else:
             return redirect("patients:detail", patient_id=patient.pk)
     page = list_patients(request.actor)
@@ -203,7 +198,7 @@ def qr_check_in(request):
         try:
             patient = qr.do_qr_check_in(request.actor, form.cleaned_data["token"])
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form)
         else:
             messages.success(request, _("Checked in."))
             return redirect("patients:detail", patient_id=patient.pk)
@@ -235,7 +230,7 @@ def link_review(request, candidate_id: int):
         try:
             do_decide_link(request.actor, candidate_id, data["decision"] == "same", data["survivor"], data["confirm"])
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form)
         else:
             messages.success(request, _("Decision recorded.") if data["decision"] == "different"
                              else _("Decision recorded; the records were merged."))
@@ -281,7 +276,7 @@ def break_glass(request):
             try:
                 do_break_glass(request.actor, patient_id, form.cleaned_data["reason"])
             except ActionError as exc:
-                _add_errors(form, exc)
+                exc.add_to(form)
             else:
                 messages.warning(request, _("Emergency access opened for 24 hours. It will be reviewed."))
                 return redirect("patients:detail", patient_id=patient_id)

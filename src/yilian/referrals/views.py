@@ -27,12 +27,6 @@ FIELDS = {"to_institution_id": "to_institution", "to_department_id": "to_departm
 STEPS = {"accept", "reject", "redirect", "arrive", "close", "cancel"}
 
 
-def _add_errors(form, exc: ActionError) -> None:
-    for field, message in exc.errors.items():
-        name = FIELDS.get(field, field)
-        form.add_error(name if name in form.fields else None, message)
-
-
 @require_http_methods(["GET"])
 @requires(Cap.CLINICAL)
 def boxes(request):
@@ -90,7 +84,7 @@ def new(request, patient_id: int):
         try:
             referral = actions.do_refer(request.actor, data)
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form, FIELDS)
         else:
             messages.success(request, _("Referral %(number)s sent.") % {"number": referral.number})
             return redirect("referrals:detail", referral_id=referral.pk)

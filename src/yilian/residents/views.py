@@ -18,13 +18,7 @@ from yilian.residents.forms import BookForm, CodeForm, FindForm, PhoneForm
 from yilian.residents.login import patients_with
 from yilian.residents.session import log_in, log_out, resident_required
 
-FIELDS = {"phone": "phone", "code": "code", "patient_id": "patient", "slot_id": "slot"}
-
-
-def _add_errors(form, exc: ActionError) -> None:
-    for field, message in exc.errors.items():
-        name = FIELDS.get(field)
-        form.add_error(name if name in form.fields else None, message)
+FIELDS = {"patient_id": "patient", "slot_id": "slot"}
 
 
 def _next(request) -> str:
@@ -45,7 +39,7 @@ def login_page(request):
             try:
                 account = login.do_verify(form.cleaned_data["phone"], form.cleaned_data["code"])
             except ActionError as exc:
-                _add_errors(form, exc)
+                exc.add_to(form, FIELDS)
             else:
                 log_in(request, account)
                 return redirect(_next(request))
@@ -53,7 +47,7 @@ def login_page(request):
         try:
             sent = login.do_request_code(form.cleaned_data["phone"])
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form, FIELDS)
         else:
             step, shown = "code", sent.shown
             form = CodeForm(initial={"phone": form.cleaned_data["phone"]})
@@ -125,7 +119,7 @@ def book(request, schedule_id: int, day: str):
         try:
             booking = actions.do_book(request.resident, form.cleaned_data["patient"], form.cleaned_data["slot"])
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form, FIELDS)
             alternatives = getattr(exc, "alternatives", [])
         else:
             messages.success(request, _("Booked. Your booking number is %(number)s.") % {"number": booking.number})

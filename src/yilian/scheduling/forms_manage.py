@@ -20,12 +20,6 @@ TIME = {"widget": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 FIELD_NAMES = {"department_id": "department", "doctor_id": "doctor", "slot_id": "slot"}
 
 
-def add_errors(form, exc) -> None:
-    for field, message in exc.errors.items():
-        name = FIELD_NAMES.get(field, field)
-        form.add_error(name if name in form.fields else None, message)
-
-
 class ScheduleForm(forms.Form):
     department = forms.TypedChoiceField(label=_("Department"), coerce=int)
     doctor = forms.TypedChoiceField(label=_("Doctor (none: a general clinic)"), coerce=int, required=False,

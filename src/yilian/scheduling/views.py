@@ -30,10 +30,7 @@ def _htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _add_errors(form, exc: ActionError) -> None:
-    names = {"code": "code", "department_id": "department", "doctor_id": "doctor", "arrived_at": "arrived"}
-    for field, message in exc.errors.items():
-        form.add_error(names.get(field), message)
+DESK_FIELDS = {"department_id": "department", "doctor_id": "doctor", "arrived_at": "arrived"}
 
 
 @require_http_methods(["GET", "POST"])
@@ -50,7 +47,7 @@ def desk(request):
                 code=data["code"], department_id=data["department"], doctor_id=data["doctor"],
                 disabled=data["disabled"], arrived_at=form.arrived_at()))
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form, DESK_FIELDS)
         else:
             form = DeskForm(institution_id=institution_id)
     context = {"form": form, "entry": entry,

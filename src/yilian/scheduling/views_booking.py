@@ -35,12 +35,6 @@ def _htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _add_errors(form, exc: ActionError, names: dict[str, str] | None = None) -> None:
-    for field, message in exc.errors.items():
-        name = (names or {}).get(field, field)
-        form.add_error(name if name in form.fields else None, message)
-
-
 @require_http_methods(["GET", "POST"])
 @requires(Cap.REGISTER)
 def find(request):
@@ -50,7 +44,7 @@ def find(request):
         try:
             patient_id = do_find_patient(request.actor, form.cleaned_data["code"])
         except ActionError as exc:
-            _add_errors(form, exc)
+            exc.add_to(form)
         else:
             return redirect("scheduling:book_patient", patient_id=patient_id)
     return render(request, "scheduling/book_find.html", {"form": form}, status=400 if form.errors else 200)
@@ -123,9 +117,9 @@ def patient(request, patient_id: int):
             booking = do_book(request.actor, patient_id, form.cleaned_data["slot_id"], form.cleaned_data["channel"])
         except SlotTaken as exc:
             taken = exc.alternatives
-            _add_errors(form, exc)
+            exc.add_to(form)
         except ActionError as exc:
-            _add_errors(form, exc, {"patient_id": "slot_id"})
+            exc.add_to(form, {"patient_id": "slot_id"})
         else:
             messages.success(request, _("Booked: number %(number)s.") % {"number": booking.number})
             return redirect(f"{reverse('scheduling:book_patient', args=[booking.patient_id])}?booked={booking.pk}")
@@ -182,9 +176,9 @@ def reschedule(request, booking_id: int):
             new = do_reschedule(request.actor, booking_id, form.cleaned_data["slot_id"])
         except SlotTaken as exc:
             taken = exc.alternatives
-            _add_errors(form, exc)
+            exc.add_to(form)
         except ActionError as exc:
-            _add_errors(form, exc, {"booking_id": "slot_id"})
+            exc.add_to(form, {"booking_id": "slot_id"})
         else:
             messages.success(request, _("Moved to a new slot: number %(number)s.") % {"number": new.number})
             return redirect(f"{reverse('scheduling:book_patient', args=[new.patient_id])}?booked={new.pk}")

@@ -24,7 +24,7 @@ from yilian.scheduling.actions import (
     do_remove_holiday,
     do_stop_clinic,
 )
-from yilian.scheduling.forms_manage import GenerateForm, HolidayForm, ScheduleForm, StopForm, add_errors
+from yilian.scheduling.forms_manage import FIELD_NAMES, GenerateForm, HolidayForm, ScheduleForm, StopForm
 from yilian.scheduling.models import Holiday, Message, Schedule, Slot, SlotStatus
 
 DAYS_SHOWN = 28
@@ -59,7 +59,7 @@ def schedule_new(request):
         try:
             schedule = do_create_schedule(request.actor, form.new_schedule())
         except ActionError as exc:
-            add_errors(form, exc)
+            exc.add_to(form, FIELD_NAMES)
         else:
             messages.success(request, _("Schedule created. Generate its slots to open it for booking."))
             return redirect("scheduling:schedule", schedule_id=schedule.pk)
@@ -95,7 +95,7 @@ def generate(request, schedule_id: int):
             made = do_generate_slots(request.actor, schedule.pk, form.cleaned_data["date_from"],
                                      form.cleaned_data["date_to"])
         except ActionError as exc:
-            add_errors(form, exc)
+            exc.add_to(form, FIELD_NAMES)
         else:
             messages.success(request, ngettext("%(n)d new slot.", "%(n)d new slots.", made) % {"n": made})
             return redirect("scheduling:schedule", schedule_id=schedule.pk)
@@ -127,7 +127,7 @@ def stop_clinic(request, schedule_id: int):
                 result = do_stop_clinic(request.actor, schedule.pk, data["date"], data["reason"],
                                         slot_id=data["slot"])
             except ActionError as exc:
-                add_errors(form, exc)
+                exc.add_to(form, FIELD_NAMES)
     else:
         form = StopForm(initial={"date": _date_param(request) or timezone.localdate()}, schedule=schedule)
     day = form.day()
@@ -147,7 +147,7 @@ def holidays(request):
         try:
             holiday = do_add_holiday(request.actor, form.cleaned_data["date"], form.cleaned_data["name"])
         except ActionError as exc:
-            add_errors(form, exc)
+            exc.add_to(form, FIELD_NAMES)
         else:
             messages.success(request, _("Holiday added: no slots will be generated on that day."))
             open_slots = Slot.objects.filter(schedule__institution_id=institution_id, date=holiday.date,
