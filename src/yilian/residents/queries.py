@@ -4,8 +4,7 @@ Clinic reads hold no patient data; the booking reads are scoped to the account's
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Case, F, Q, Sum, When
-from django.db.models.functions import Least
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from yilian.network.models import Institution
@@ -14,7 +13,7 @@ from yilian.residents.models import ResidentAccount
 from yilian.scheduling.models import ACTIVE_BOOKING, Booking, Channel, QueueEntry, QueueStatus, Schedule, Slot
 from yilian.scheduling.policy import fee_for
 from yilian.scheduling.queue import waiting
-from yilian.scheduling.slots import free_for, free_slots, places_left
+from yilian.scheduling.slots import free_for, free_slots, places_left, places_left_sql
 
 DAYS_AHEAD = 7
 MAX_CLINICS = 60
@@ -27,13 +26,6 @@ class Clinic:
     schedule: Schedule
     fee: object
     free: dict[date, int] = field(default_factory=dict)
-
-
-def _places_left_sql(now):
-    """`slots.places_left` for the self-service channel, as a database expression (summed per day)."""
-    ordinary = F("capacity") - F("reserved") - F("booked") + F("referral_booked")
-    return Case(When(release_at__lte=now, then=F("capacity") - F("booked")),
-                default=Least(F("capacity") - F("booked"), ordinary))
 
 
 def find_clinics(text: str = "", institution_id: int | None = None, today: date | None = None) -> list[Clinic]:
@@ -50,7 +42,7 @@ def find_clinics(text: str = "", institution_id: int | None = None, today: date 
         filters &= Q(schedule__institution_id=institution_id)
     now = timezone.now()
     per_day = (Slot.objects.filter(free_for(Channel.SELF_SERVICE, now)).filter(filters).order_by()
-               .values("schedule_id", "date").annotate(free=Sum(_places_left_sql(now))))
+               .values("schedule_id", "date").annotate(free=Sum(places_left_sql(Channel.SELF_SERVICE, now))))
     free: dict[int, dict[date, int]] = {}
     for row in per_day:
         if row["free"] > 0:

@@ -3,7 +3,8 @@ and the nearest alternatives to offer when a slot is taken or a clinic stops. No
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from yilian.scheduling.models import Channel, Schedule, Slot, SlotStatus
@@ -42,6 +43,15 @@ def places_left(slot: Slot, channel: str, now: datetime) -> int:
     if channel != Channel.REFERRAL and now < slot.release_at:
         left = min(left, slot.capacity - slot.reserved - (slot.booked - slot.referral_booked))
     return max(left, 0)
+
+
+def places_left_sql(channel: str, now: datetime):
+    """`places_left` as a database expression (to sum a day's places in one query)."""
+    left = F("capacity") - F("booked")
+    if channel == Channel.REFERRAL:
+        return left
+    ordinary = F("capacity") - F("reserved") - F("booked") + F("referral_booked")
+    return Case(When(release_at__lte=now, then=left), default=Least(left, ordinary))
 
 
 def alternatives(slot: Slot, channel: str = Channel.WINDOW, limit: int = 3) -> list[Slot]:
