@@ -70,3 +70,14 @@ def test_a_walk_in_by_resident_id(client_as, registrar, patient, clinic):
                 {"code": patient.resident_id, "department_id": clinic.department_id, "disabled": True})
     assert resp.status_code == 201 and resp.json()["booked_at"] is None and resp.json()["priority"] == 3
     assert f.leaked(resp.content.decode(), patient) == []
+
+
+def test_an_outsider_gets_404_and_nothing_of_the_patient(client_as, registrar, owner, patient, clinic, net):
+    booking = today_booking(registrar, patient, clinic)
+    entry = post(client_as(registrar), f"{BASE}/check-ins", {"code": booking.number}).json()
+    outsider = client_as(f.make_membership(net.township, Role.DOCTOR, department=net.department(net.township)))
+    for move in ("start", "skip", "recall"):
+        resp = post(outsider, f"{BASE}/entries/{entry['id']}/{move}")
+        assert resp.status_code == 404 and f.leaked(resp.content.decode(), patient) == []
+    assert QueueEntry.objects.get(pk=entry["id"]).status == QueueStatus.WAITING
+    assert AuditEvent.objects.filter(object_id=str(entry["id"]), outcome="denied").count() == 3
