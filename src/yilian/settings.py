@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "yilian.referrals",
     "yilian.consults",
     "yilian.diagnostics",
+    "yilian.results",
+    "yilian.interop",
     "yilian.analytics",
     "yilian.demo",
 ]

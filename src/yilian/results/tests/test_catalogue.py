@@ -7,7 +7,7 @@ from yilian.results.catalogue import interval_for, items, loinc_check_digit_ok, 
 
 
 def test_the_issues_panels_are_all_there():
-    assert set(panels()) == {"CBC", "LFT", "RFT", "LIPID", "GLU", "ELEC", "COAG", "CARD", "UR"}
+    assert set(panels()) == {"CBC", "LFT", "RFT", "LIPID", "GLYC", "ELEC", "COAG", "CARD", "UR"}
     for code, panel in panels().items():
         assert panel.name and panel.name_en and panel.specimen
         assert any(i.panel == code for i in items().values()), code

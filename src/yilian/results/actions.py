@@ -1,0 +1,164 @@
+"""Storing the results members send (whatever the wire format: `yilian.interop` parses HL7 v2 and FHIR into
+an `Incoming` report and calls `store_report`).
+
+A report is identified by (identifier system, identifier value): the sender's filler order number (HL7
+OBR-3, under the sender's namespace) or the FHIR identifier. The first report under an identifier is
+inserted; a later one with that identifier is a new version of it (preliminary → final, final → amended,
+any → cancelled): the report row is updated, its observations superseded (kept, marked) and the new ones
+inserted. Values without a flag are flagged from the catalogue's interval for the patient's sex and age,
+and critical values from its critical limits (or the sender's LL/HH).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yilian.access.gate import audit_row
+from yilian.access.models import Action
+from yilian.errors import ActionError
+from yilian.network.acting import Actor
+from yilian.patients.models import Patient, age_on
+from yilian.results import catalogue
+from yilian.results.models import Flag, Item, ItemKind, Observation, Report, ReportStatus
+
+
+@dataclass
+class IncomingObservation:
+    code: str  # the catalogue code, or the sender's own when it has none
+    name: str
+    value: str
+    unit: str = ""
+    reference: str = ""
+    flag: str = ""  # HL7 table 0078 as sent ("" when the sender gave none)
+    observed_at: datetime | None = None  # None: the report's collection time
+    loinc: str = ""
+
+
+@dataclass
+class Incoming:
+    institution_id: int
+    channel: str
+    identifier_system: str
+    identifier_value: str
+    code: str  # the panel's or exam's catalogue code, or the sender's own
+    name: str
+    status: str  # ReportStatus
+    collected_at: datetime
+    reported_at: datetime
+    ordered_at: datetime | None = None
+    conclusion: str = ""
+    observations: list[IncomingObservation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stored:
+    report: Report
+    created: bool
+
+
+def number(raw: str) -> Decimal | None:
+    """The numeric value of a result (`5.6`, `-1`, `<0.01` is not a number: kept as text only)."""
+    try:
+        value = Decimal(raw.strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    return value if value.is_finite() and abs(value) < Decimal(10) ** 12 else None
+
+
+def flag_for(obs: IncomingObservation, value: Decimal | None, patient: Patient, on) -> tuple[str, bool, str]:
+    """(flag, critical, reference text) of one value: the sender's flag when it gave one, else the
+    catalogue's interval for the patient; critical when the sender says LL/HH or a critical limit is
+    crossed."""
+    item = catalogue.items().get(obs.code)
+    interval = catalogue.interval_for(item, patient.sex, age_on(patient.birth_date, on)) if item else None
+    flag = obs.flag.upper() if obs.flag.upper() in Flag.values else ""
+    reference = obs.reference
+    if interval is not None and not reference and (interval.low is not None or interval.high is not None):
+        reference = f"{interval.low if interval.low is not None else ''}-{interval.high if interval.high is not None else ''}"
+    critical = flag in (Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH)
+    if value is not None and interval is not None:
+        if (interval.critical_low is not None and value < interval.critical_low) or (
+                interval.critical_high is not None and value > interval.critical_high):
+            critical = True
+        if not flag:
+            if interval.low is not None and value < interval.low:
+                flag = Flag.CRITICAL_LOW if critical else Flag.LOW
+            elif interval.high is not None and value > interval.high:
+                flag = Flag.CRITICAL_HIGH if critical else Flag.HIGH
+            else:
+                flag = Flag.NORMAL
+    return flag, critical, reference[:60]
+
+
+def _kind(code: str, items: dict[str, Item]) -> str:
+    item = items.get(code)
+    return item.kind if item is not None else ItemKind.PANEL
+
+
+def check_report(data: Incoming) -> None:
+    errors = {}
+    if not data.identifier_system or not data.identifier_value:
+        errors["identifier"] = _("The report has no identifier (filler order number).")
+    elif len(data.identifier_value) > 64 or len(data.identifier_system) > 200:
+        errors["identifier"] = _("The report identifier is too long.")
+    if data.status not in ReportStatus.values:
+        errors["status"] = _("Unknown report status.")
+    if not data.code:
+        errors["code"] = _("The report names no test or exam.")
+    if data.collected_at is None or timezone.is_naive(data.collected_at):
+        errors["collected_at"] = _("The specimen or exam time is missing or has no time zone.")
+    if data.status != ReportStatus.CANCELLED and not data.observations and not data.conclusion:
+        errors["observations"] = _("The report carries no result.")
+    for i, obs in enumerate(data.observations):
+        if not obs.code or not obs.value.strip():
+            errors[f"observations.{i}"] = _("An observation has no item code or no value.")
+        elif len(obs.value) > 200 or len(obs.code) > 20 or len(obs.unit) > 20:
+            errors[f"observations.{i}"] = _("An observation's value, code or unit is too long.")
+    if errors:
+        raise ActionError(errors=errors)
+
+
+def store_report(actor: Actor, patient: Patient, data: Incoming, *, message_id: int | None = None) -> Stored:
+    """Insert the report, or make it the new version of the report with its identifier; one audit row.
+    Call inside the caller's transaction when the report must commit with something else (the HL7
+    message row): nothing is stored unless everything is."""
+    check_report(data)
+    now = timezone.now()
+    items = {i.code: i for i in Item.objects.filter(code=data.code)}
+    with transaction.atomic():
+        report = (Report.objects.select_for_update()
+                  .filter(identifier_system=data.identifier_system, identifier_value=data.identifier_value).first())
+        created = report is None
+        if not created:
+            if report.patient_id != patient.pk:
+                raise ActionError("identifier", _("This report identifier belongs to another patient's report."))
+            Observation.objects.filter(report=report, superseded=False).update(superseded=True)
+            report.version += 1
+        else:
+            report = Report(patient=patient, institution_id=data.institution_id, channel=data.channel,
+                            identifier_system=data.identifier_system, identifier_value=data.identifier_value)
+        report.kind = _kind(data.code, items)
+        report.code, report.name = data.code, data.name[:60]
+        report.status = data.status
+        report.ordered_at, report.collected_at, report.reported_at = data.ordered_at, data.collected_at, data.reported_at
+        report.received_at, report.conclusion = now, data.conclusion
+        report.message_id = message_id
+        report.save()
+        rows = []
+        for obs in data.observations:
+            value = number(obs.value)
+            at = obs.observed_at or data.collected_at
+            flag, critical, reference = flag_for(obs, value, patient, timezone.localdate(at))
+            rows.append(Observation(report=report, patient=patient, code=obs.code, loinc=obs.loinc[:10],
+                                    name=obs.name[:60], value=obs.value.strip(), value_num=value, unit=obs.unit,
+                                    reference=reference, flag=flag, critical=critical, observed_at=at))
+        Observation.objects.bulk_create(rows)
+        row = audit_row(actor, patient_id=patient.pk, object_type="result_report", object_id=report.pk,
+                        action=Action.CREATE if created else Action.UPDATE)
+        row.institution_id = row.institution_id or data.institution_id
+        row.save()
+    return Stored(report, created)

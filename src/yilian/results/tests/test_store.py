@@ -1,0 +1,97 @@
+"""The results store: a report is inserted once per identifier, a later one is its new version (the old
+values kept as superseded), values are flagged from the catalogue for the patient, and bad reports store
+nothing."""
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from yilian.access.models import AuditEvent
+from yilian.errors import ActionError
+from yilian.network.acting import SYSTEM
+from yilian.network.roles import Role
+from yilian.results.actions import Incoming, IncomingObservation, store_report
+from yilian.results.models import Flag, Item, Observation, Price, Report, Rule
+from yilian.testing.factories import make_membership, make_network, register_patient
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def incoming(network, status="final", **kw):
+    data = dict(institution_id=network.township.pk, channel="hl7", identifier_system="T-W01-LIS",
+                identifier_value="F0001", code="ELEC", name="电解质", status=status,
+                collected_at=datetime(2026, 11, 20, 8, 0, tzinfo=SH), reported_at=datetime(2026, 11, 20, 10, 0, tzinfo=SH),
+                observations=[IncomingObservation("K", "钾", "6.8", "mmol/L"),
+                              IncomingObservation("NA", "钠", "140", "mmol/L"),
+                              IncomingObservation("CL", "氯", "95", "mmol/L", flag="L")])
+    data.update(kw)
+    return Incoming(**data)
+
+
+@pytest.fixture
+def setup(db):
+    network = make_network()
+    registrar = make_membership(network.township, Role.REGISTRAR)
+    patient = register_patient(registrar, resident_id="", sex="1", birth_date=datetime(1960, 5, 1).date())
+    return network, patient
+
+
+def test_the_catalogue_is_loaded_after_migrate(db):
+    assert Item.objects.filter(kind="panel").count() == 9
+    assert Item.objects.get(code="K").loinc == "2823-3"
+    assert Item.objects.get(code="CT-HEAD").modality == "CT"
+    assert Rule.objects.get(item__code="CBC").validity_days == 7
+    assert not Rule.objects.get(item__code="CARD").recognisable
+
+
+def test_prices_follow_the_institutions_grade(setup):
+    from yilian.results.load import load
+
+    network, _ = setup
+    load([network.county, network.township])
+    assert Price.objects.get(institution=network.county, item__code="CT-HEAD").amount == Decimal("200.00")  # 2A
+    assert Price.objects.get(institution=network.township, item__code="CT-HEAD").amount == Decimal("180.00")  # 1
+
+
+def test_a_report_is_stored_and_flagged_for_the_patient(setup):
+    network, patient = setup
+    stored = store_report(SYSTEM, patient, incoming(network))
+    assert stored.created and stored.report.kind == "panel"
+    k, na, cl = Observation.objects.filter(report=stored.report).order_by("pk")
+    assert (k.flag, k.critical, k.value_num) == (Flag.CRITICAL_HIGH, True, Decimal("6.8"))  # > 6.2 critical limit
+    assert k.reference == "3.5-5.3"
+    assert (na.flag, na.critical) == (Flag.NORMAL, False)
+    assert cl.flag == Flag.LOW  # the sender's flag is kept
+    audit = AuditEvent.objects.get(object_type="result_report")
+    assert (audit.patient_id, audit.action, audit.institution_id) == (patient.pk, "create", network.township.pk)
+
+
+def test_a_correction_is_a_new_version_and_keeps_the_old_values(setup):
+    network, patient = setup
+    store_report(SYSTEM, patient, incoming(network, status="preliminary"))
+    again = store_report(SYSTEM, patient, incoming(network, status="amended", observations=[
+        IncomingObservation("K", "钾", "4.1", "mmol/L")]))
+    assert not again.created and again.report.version == 2 and again.report.status == "amended"
+    assert Report.objects.count() == 1
+    assert list(Observation.objects.filter(superseded=False).values_list("value", flat=True)) == ["4.1"]
+    assert Observation.objects.filter(superseded=True).count() == 3
+
+
+def test_an_identifier_of_another_patient_is_refused_and_nothing_changes(setup):
+    network, patient = setup
+    other = register_patient(make_membership(network.township, Role.REGISTRAR))
+    store_report(SYSTEM, patient, incoming(network))
+    with pytest.raises(ActionError) as exc:
+        store_report(SYSTEM, other, incoming(network))
+    assert "identifier" in exc.value.errors
+    assert Observation.objects.count() == 3 and Report.objects.get().version == 1
+
+
+def test_a_report_without_results_or_time_zone_stores_nothing(setup):
+    network, patient = setup
+    with pytest.raises(ActionError) as exc:
+        store_report(SYSTEM, patient, incoming(network, observations=[], collected_at=datetime(2026, 11, 20, 8)))
+    assert {"observations", "collected_at"} <= set(exc.value.errors)
+    assert Report.objects.count() == 0
