@@ -95,6 +95,7 @@ def _routers() -> None:
     from yilian.emergency.api import router as emergency_router
     from yilian.patients.api import router as patients_router
     from yilian.referrals.api import router as referrals_router
+    from yilian.results.api import router as results_router
     from yilian.scheduling.api import router as scheduling_router
     from yilian.scheduling.api_queue import router as queue_router
 
@@ -107,6 +108,7 @@ def _routers() -> None:
     api.add_router("/referrals", referrals_router)
     api.add_router("/diagnostics", diagnostics_router)
     api.add_router("/consults", consults_router)
+    api.add_router("/results", results_router)
 
 
 _routers()

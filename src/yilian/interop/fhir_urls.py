@@ -1,0 +1,4 @@
+"""FHIR R4B ingest endpoints (DiagnosticReport, Observation, transaction Bundle)."""
+
+app_name = "fhir"
+urlpatterns = []

@@ -1,0 +1,55 @@
+"""Who is sending, and which patient a message is about.
+
+An interface acts as its `Sender`: an `Actor` with no user and no membership, named after the sender
+(`hl7:XZ-LIS`, `fhir:XZ-LIS`); its audit rows carry the sender's institution (`results.actions`).
+
+A patient is found through the patient index by the identifiers the message carries (PID-3 / FHIR
+Patient.identifier): the resident ID, or the sender's own record number under its assigning authority
+(the institution's code, as the index keeps MRNs), or any other typed identifier. Only an exact identifier
+links; nothing is matched on name and birth date here (that is the index desk's job: `Unmatched`). A
+merged record answers with its survivor.
+"""
+
+from dataclasses import dataclass
+
+from yilian.network.acting import Actor
+from yilian.patients.merging import survivor_id
+from yilian.patients.models import Identifier, IdentifierType, Patient
+from yilian.patients.residentid import normalise as normalise_resident_id
+
+
+@dataclass(frozen=True)
+class Ident:
+    type: str  # IdentifierType
+    system: str
+    value: str
+
+    def as_dict(self) -> dict:
+        return {"type": self.type, "system": self.system, "value": self.value}
+
+
+def interface_actor(sender, channel: str) -> Actor:
+    return Actor(user_id=None, username=f"{channel}:{sender.code}"[:150], membership=None, source=channel)
+
+
+def mrn_system(sender) -> str:
+    """The issuing system under which the index keeps the sender's record numbers."""
+    return sender.mrn_authority or sender.institution.code
+
+
+def find_patient(idents: list[Ident]) -> Patient | None:
+    """The (current) record one of `idents` names, resident ID first; None when none does. Several
+    identifiers naming different records also answer None: the message goes to the matching queue."""
+    found: set[int] = set()
+    for ident in idents:
+        if ident.type == IdentifierType.RESIDENT_ID:
+            rid = normalise_resident_id(ident.value)
+            pid = Patient.objects.filter(resident_id=rid).values_list("pk", flat=True).first() if rid else None
+        else:
+            pid = (Identifier.objects.filter(type=ident.type, system=ident.system, value=ident.value)
+                   .values_list("patient_id", flat=True).first())
+        if pid is not None:
+            found.add(survivor_id(pid))
+    if len(found) != 1:
+        return None
+    return Patient.objects.get(pk=found.pop())

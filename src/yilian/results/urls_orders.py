@@ -1,0 +1,3 @@
+"""Order and recognition pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Timeline, report and trend pages."""
+
+urlpatterns = []
