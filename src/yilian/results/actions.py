@@ -10,7 +10,7 @@ and critical values from its critical limits (or the sender's LL/HH).
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -20,10 +20,21 @@ from django.utils.translation import gettext as _
 from yilian.access.gate import audit_row
 from yilian.access.models import Action
 from yilian.errors import ActionError
-from yilian.network.acting import Actor
+from yilian.network.acting import SYSTEM, Actor
+from yilian.network.models import Institution
+from yilian.network.roles import Cap
 from yilian.patients.models import Patient, age_on
 from yilian.results import catalogue
-from yilian.results.models import Flag, Item, ItemKind, Observation, Report, ReportStatus
+from yilian.results.models import (
+    ORDERABLE,
+    Flag,
+    Item,
+    ItemKind,
+    Observation,
+    QualityPass,
+    Report,
+    ReportStatus,
+)
 
 
 @dataclass
@@ -162,3 +173,43 @@ def store_report(actor: Actor, patient: Patient, data: Incoming, *, message_id: 
         row.institution_id = row.institution_id or data.institution_id
         row.save()
     return Stored(report, created)
+
+
+# --- quality-control passes -----------------------------------------------------------------------------
+
+
+@dataclass
+class NewQualityPass:
+    institution_id: int
+    item_code: str  # "" for all the institution's items
+    valid_from: date
+    valid_to: date
+    issuer: str
+
+
+def check_quality_pass(actor: Actor, data: NewQualityPass) -> None:
+    if actor != SYSTEM and not actor.can(Cap.POLICY):
+        raise ActionError("role", _("Only the consortium's management centre records quality-control passes."))
+    errors = {}
+    if not Institution.objects.filter(pk=data.institution_id).exists():
+        errors["institution"] = _("Choose a member institution.")
+    if data.item_code and not Item.objects.filter(code=data.item_code, kind__in=ORDERABLE).exists():
+        errors["item"] = _("Choose a panel or an exam of the catalogue.")
+    if data.valid_from is None or data.valid_to is None or data.valid_to < data.valid_from:
+        errors["valid_to"] = _("The pass must end on or after the day it starts.")
+    if not (data.issuer or "").strip() or len(data.issuer) > 100:
+        errors["issuer"] = _("Name who issued the pass (1–100 characters).")
+    if errors:
+        raise ActionError(errors=errors)
+
+
+def do_record_quality_passes(actor: Actor, rows: list[NewQualityPass]) -> list[QualityPass]:
+    """Record that institutions passed quality control (室间质评, the imaging QC centre's check) for an item
+    or for all their items, over a period; all or none."""
+    for row in rows:
+        check_quality_pass(actor, row)
+    items = dict(Item.objects.filter(code__in={r.item_code for r in rows if r.item_code}).values_list("code", "pk"))
+    with transaction.atomic():
+        return QualityPass.objects.bulk_create([
+            QualityPass(institution_id=r.institution_id, item_id=items.get(r.item_code), valid_from=r.valid_from,
+                        valid_to=r.valid_to, issuer=r.issuer.strip()) for r in rows])

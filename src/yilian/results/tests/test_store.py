@@ -95,3 +95,26 @@ def test_a_report_without_results_or_time_zone_stores_nothing(setup):
         store_report(SYSTEM, patient, incoming(network, observations=[], collected_at=datetime(2026, 11, 20, 8)))
     assert {"observations", "collected_at"} <= set(exc.value.errors)
     assert Report.objects.count() == 0
+
+
+def test_quality_passes_are_recorded_by_the_management_centre(setup):
+    from datetime import date
+
+    from yilian.results.actions import NewQualityPass, do_record_quality_passes
+    from yilian.results.models import QualityPass
+    from yilian.testing.factories import actor
+
+    network, _ = setup
+    manager = actor(make_membership(network.county, Role.MANAGER))
+    rows = [NewQualityPass(network.township.pk, "CBC", date(2026, 1, 1), date(2026, 12, 31), "市临床检验中心"),
+            NewQualityPass(network.county.pk, "", date(2026, 1, 1), date(2026, 12, 31), "省临床检验中心")]
+    made = do_record_quality_passes(manager, rows)
+    assert [p.item_id is None for p in made] == [False, True]
+    with pytest.raises(ActionError) as exc:
+        do_record_quality_passes(manager, [NewQualityPass(network.township.pk, "K", date(2026, 2, 1),
+                                                          date(2026, 1, 1), "")])
+    assert {"item", "valid_to", "issuer"} <= set(exc.value.errors)  # a lab item is not orderable
+    doctor = actor(make_membership(network.county, Role.DOCTOR))
+    with pytest.raises(ActionError):
+        do_record_quality_passes(doctor, rows)
+    assert QualityPass.objects.count() == 2
