@@ -41,3 +41,18 @@ def test_a_doctor_may_not_register_a_sender(network):
     with pytest.raises(ActionError) as exc:
         do_register_sender(doctor, NewSender("XL-LIS", "县医院检验系统", network.county.pk))
     assert "role" in exc.value.errors
+
+
+def test_the_admin_page_registers_a_sender_and_shows_the_token_once(client_as, net, sysadmin):
+    admin = client_as(sysadmin)
+    assert admin.get("/admin/interop/sender/").status_code == 200
+    data = {"code": "XL-PACS", "name": "县医院影像系统", "institution": net.county.pk, "hl7_application": "",
+            "hl7_facility": "", "mrn_authority": "", "active": "on"}
+    bad = admin.post("/admin/interop/sender/add/", {**data, "code": "bad code!"})
+    assert bad.status_code == 200 and "code" in bad.context["adminform"].form.errors
+    resp = admin.post("/admin/interop/sender/add/", data, follow=True)
+    sender = Sender.objects.get(code="XL-PACS")
+    shown = [str(m) for m in resp.context["messages"]]
+    assert len(shown) == 2 and digest(shown[0].rsplit(": ", 1)[1]) == sender.token_digest  # + "added"
+    assert admin.get(f"/admin/interop/sender/{sender.pk}/change/").status_code == 200
+    assert client_as(make_membership(net.county, Role.DOCTOR)).get("/admin/interop/sender/").status_code == 302
