@@ -145,6 +145,8 @@ def store_report(actor: Actor, patient: Patient, data: Incoming, *, message_id: 
                   .filter(identifier_system=data.identifier_system, identifier_value=data.identifier_value).first())
         created = report is None
         if not created:
+            if report.institution_id != data.institution_id:
+                raise ActionError("identifier", _("This report identifier belongs to another member's report."))
             if report.patient_id != patient.pk:
                 raise ActionError("identifier", _("This report identifier belongs to another patient's report."))
             Observation.objects.filter(report=report, superseded=False).update(superseded=True)

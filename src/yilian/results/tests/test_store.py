@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from yilian.access.models import AuditEvent
 from yilian.errors import ActionError
@@ -87,6 +88,15 @@ def test_an_identifier_of_another_patient_is_refused_and_nothing_changes(setup):
         store_report(SYSTEM, other, incoming(network))
     assert "identifier" in exc.value.errors
     assert Observation.objects.count() == 3 and Report.objects.get().version == 1
+
+
+def test_an_identifier_of_another_member_is_refused(setup):
+    network, patient = setup
+    store_report(SYSTEM, patient, incoming(network))
+    with translation.override("en"), pytest.raises(ActionError) as exc:
+        store_report(SYSTEM, patient, incoming(network, institution_id=network.county.pk))
+    assert "another member" in exc.value.errors["identifier"]
+    assert Report.objects.get().institution_id == network.township.pk and Report.objects.get().version == 1
 
 
 def test_a_report_without_results_or_time_zone_stores_nothing(setup):
