@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yilian.residents import views
+from yilian.residents import views, views_results
 
 app_name = "residents"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("bookings/<int:booking_id>/", views.booking, name="booking"),
     path("bookings/<int:booking_id>/queue/", views.queue_part, name="queue"),
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("results/", views_results.results, name="results"),
+    path("results/<int:report_id>/", views_results.result, name="result"),
 ]
