@@ -113,6 +113,11 @@ ENDPOINTS = [
              "identifier", Action.READ, shows=_json_identifier_list),
     Endpoint("api qr token", "get", lambda i: f"/api/v1/patients/{i.patient}/qr", True, "patient", "qr",
              Action.READ, shows=_json_qr),
+    # Results from every member (issue 6).
+    Endpoint("page result timeline", "get", lambda i: reverse("results:timeline", args=[i.patient]), False,
+             "patient", "result_timeline", Action.READ, shows=_html_name),
+    Endpoint("page result trend", "get", lambda i: reverse("results:trend", args=[i.patient, "HBA1C"]), False,
+             "patient", "result_trend", Action.READ, shows=_html_name),
 ]
 
 
