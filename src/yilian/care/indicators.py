@@ -49,7 +49,7 @@ def visits_by_institution_month(scope: Scope) -> list[dict]:
 def grassroots_visit_rate(scope: Scope) -> Decimal | None:
     """基层就诊率 = 基层医疗卫生机构诊疗人次 ÷ 医共体内总诊疗人次.
 
-    Source: 国家卫生健康委《紧密型县域医疗卫生共同体建设评判标准和监测指标体系（试行）》(国卫基层发〔2020〕12号),
+    Source: 国家卫生健康委《紧密型县域医疗卫生共同体建设评判标准和监测指标体系（试行）》(国卫办基层发〔2020〕12号),
     监测指标 "县域内基层医疗卫生机构门急诊占比": grassroots outpatient and emergency visits (township
     health centres, community health centres and stations, village clinics) ÷ all outpatient and emergency
     visits of the consortium."""
@@ -81,7 +81,7 @@ register(Indicator(
 register(Indicator(
     code="outpatient.grassroots_rate", name_zh="基层就诊率", name_en="Share of visits at grassroots level",
     unit="ratio", formula="基层医疗卫生机构门急诊人次 ÷ 医共体门急诊总人次",
-    source="国卫基层发〔2020〕12号 紧密型县域医共体监测指标", direction="up", compute=grassroots_visit_rate,
+    source="国卫办基层发〔2020〕12号 紧密型县域医共体监测指标", direction="up", compute=grassroots_visit_rate,
     target=Decimal("0.65"),
 ))
 register(Indicator(
