@@ -45,14 +45,15 @@ def recognised(scope: Scope) -> int:
 
 
 def recognised_items(scope: Scope) -> int:
-    """互认项目数: orders answered by an earlier result (each panel or exam once)."""
+    """互认项目数 = the number of orders answered by an earlier result, each panel or exam once (项次; one
+    person-time, 人次 — `recognised` — may recognise several items)."""
     return _recognised(scope).count()
 
 
 def saved_amount(scope: Scope) -> Decimal:
-    """互认节约费用 (yuan): Σ saving of the recognised orders — each the item's price at the ordering
+    """互认节约费用 (yuan) = Σ saving of the recognised orders — each the item's price at the ordering
     institution when the order was recognised (its grade's reference price when it had none), as the seeds
-    report "为群众节约就医费用30余万元"."""
+    report "为群众节约就医费用30余万元" beside the recognised 人次."""
     total = _recognised(scope).aggregate(total=Sum("saving"))["total"]
     return (total or Decimal("0")).quantize(Decimal("0.01"))
 
@@ -64,8 +65,9 @@ def _overridden(scope: Scope):
 
 
 def overrides(scope: Scope) -> int:
-    """未予互认（重复检查）例数: orders overridden with a coded reason (国卫医发〔2022〕6号 lists the circumstances
-    in which a result need not be recognised; the reason is recorded with each)."""
+    """未予互认（重复检查）例数 = the number of orders overridden with a coded reason, one per order like a 人次
+    of one item (国卫医发〔2022〕6号 lists the circumstances in which a result need not be recognised; the reason
+    is recorded with each)."""
     return _overridden(scope).count()
 
 
