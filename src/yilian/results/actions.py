@@ -193,7 +193,10 @@ def check_quality_pass(actor: Actor, data: NewQualityPass) -> None:
     if actor != SYSTEM and not actor.can(Cap.POLICY):
         raise ActionError("role", _("Only the consortium's management centre records quality-control passes."))
     errors = {}
-    if not Institution.objects.filter(pk=data.institution_id).exists():
+    members = Institution.objects.filter(pk=data.institution_id)
+    if actor != SYSTEM:
+        members = members.filter(consortium__institutions=actor.institution_id)
+    if not members.exists():
         errors["institution"] = _("Choose a member institution.")
     if data.item_code and not Item.objects.filter(code=data.item_code, kind__in=ORDERABLE).exists():
         errors["item"] = _("Choose a panel or an exam of the catalogue.")

@@ -111,6 +111,7 @@ def test_quality_passes_are_recorded_by_the_management_centre(setup):
     from datetime import date
 
     from yilian.results.actions import NewQualityPass, do_record_quality_passes
+    from yilian.network.models import Consortium, Institution
     from yilian.results.models import QualityPass
     from yilian.testing.factories import actor
 
@@ -127,4 +128,10 @@ def test_quality_passes_are_recorded_by_the_management_centre(setup):
     doctor = actor(make_membership(network.county, Role.DOCTOR))
     with pytest.raises(ActionError):
         do_record_quality_passes(doctor, rows)
+    other = Institution.objects.create(consortium=Consortium.objects.create(
+        name="另一医共体", short_name="另一", division_code="130499"), code="X-01", name="外县医院", short_name="外县",
+        kind="general_2", division_code="130499")
+    with pytest.raises(ActionError) as exc:  # a member of another consortium
+        do_record_quality_passes(manager, [NewQualityPass(other.pk, "", date(2026, 1, 1), date(2026, 12, 31), "x")])
+    assert set(exc.value.errors) == {"institution"}
     assert QualityPass.objects.count() == 2
