@@ -21,6 +21,7 @@ NAV = [
     (_("Diagnostic centres"), "diagnostics:index", (Cap.CLINICAL, Cap.DASHBOARD)),
     (_("Overdue referrals"), "referrals:escalated", Cap.POLICY),
     (_("Green-channel quality"), "emergency:report", Cap.POLICY),
+    (_("Result recognition quality"), "results:quality", Cap.POLICY),
     (_("Clinic schedules"), "scheduling:schedules", Cap.SCHEDULE),
     # Registrars set their own institution's policy rows; the consortium manager any member's.
     (_("Outpatient policy"), "scheduling:policy", (Cap.SCHEDULE, Cap.POLICY)),
