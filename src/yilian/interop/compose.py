@@ -16,6 +16,15 @@ def esc(text) -> str:
     return "".join(ESCAPES.get(c, c) for c in str(text)).replace("\r", " ").replace("\n", " ")
 
 
+def number(text: str) -> float | int | None:
+    """A value written as a number (for a FHIR valueQuantity), or None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() and "." not in text else value
+
+
 def ts(moment: datetime | date | None) -> str:
     if moment is None:
         return ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from yilian.network.acting import Actor
 from yilian.patients.merging import survivor_id
-from yilian.patients.models import Identifier, IdentifierType, Patient
+from yilian.patients.models import IdentifierType, Patient
 from yilian.patients.residentid import normalise as normalise_resident_id
 
 
@@ -37,19 +37,26 @@ def mrn_system(sender) -> str:
     return sender.mrn_authority or sender.institution.code
 
 
+def _record(ident: Ident) -> Patient | None:
+    if ident.type == IdentifierType.RESIDENT_ID:
+        rid = normalise_resident_id(ident.value)
+        return Patient.objects.filter(resident_id=rid).first() if rid else None
+    return Patient.objects.filter(identifiers__type=ident.type, identifiers__system=ident.system,
+                                  identifiers__value=ident.value).first()
+
+
 def find_patient(idents: list[Ident]) -> Patient | None:
     """The (current) record one of `idents` names, resident ID first; None when none does. Several
-    identifiers naming different records also answer None: the message goes to the matching queue."""
-    found: set[int] = set()
+    identifiers naming different records also answer None: the message goes to the matching queue.
+    One query per identifier (and one more per merged record)."""
+    found: dict[int, Patient] = {}
     for ident in idents:
-        if ident.type == IdentifierType.RESIDENT_ID:
-            rid = normalise_resident_id(ident.value)
-            pid = Patient.objects.filter(resident_id=rid).values_list("pk", flat=True).first() if rid else None
-        else:
-            pid = (Identifier.objects.filter(type=ident.type, system=ident.system, value=ident.value)
-                   .values_list("patient_id", flat=True).first())
-        if pid is not None:
-            found.add(survivor_id(pid))
+        patient = _record(ident)
+        if patient is not None and patient.merged_into_id is not None:
+            current = survivor_id(patient.pk)
+            patient = found.get(current) or Patient.objects.get(pk=current)
+        if patient is not None:
+            found[patient.pk] = patient
     if len(found) != 1:
         return None
-    return Patient.objects.get(pk=found.pop())
+    return found.popitem()[1]
