@@ -79,9 +79,10 @@ def match_one(unmatched_id: int) -> bool:
 
 
 def match_pending(sender) -> int:
-    """Store the sender's waiting messages that now match; returns how many were stored."""
+    """Store the waiting messages of the sender's institution that now match (its HIS registers the patient
+    its LIS sent results for: both use the institution's record numbers); returns how many were stored."""
     matched = 0
-    for pk in (Unmatched.objects.filter(sender=sender, status=MatchStatus.PENDING)
+    for pk in (Unmatched.objects.filter(sender__institution_id=sender.institution_id, status=MatchStatus.PENDING)
                .order_by("message_id").values_list("pk", flat=True)):
         try:
             matched += match_one(pk)

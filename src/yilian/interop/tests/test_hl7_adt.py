@@ -122,3 +122,18 @@ def test_a_waiting_preliminary_does_not_replace_a_newer_final(lis, resident):
     report = Report.objects.get()
     assert (report.status, report.version) == ("final", 1)
     assert Unmatched.objects.get().status == "matched"
+
+
+def test_the_institutions_his_releases_what_its_lis_queued(lis, resident, net):
+    """The township's HIS registers the patient (ADT) its LIS sent results for: both speak in the
+    township's record numbers, so the HIS's ADT releases the LIS's queue; another member's ADT does not."""
+    d.make_sender(net, code="TW-HIS", application="HIS", facility="T-W01")
+    county_his = d.make_sender(net, code="XL-HIS", application="HIS", facility="T-H01")
+    county_his.institution = net.county
+    county_his.save()
+    assert ingest(d.oru("C1", d.person(resident, mrn="TW-0002", resident_id=False))).code == "AA"
+    county_adt = compose.adt("HIS", "T-H01", "A0", d.person(resident, mrn="TW-0002"), d.REPORTED)
+    assert ingest(county_adt).code == "AA"  # the county's record number TW-0002, not the township's
+    assert Unmatched.objects.get().status == "pending"
+    assert ingest(compose.adt("HIS", "T-W01", "A1", d.person(resident, mrn="TW-0002"), d.REPORTED)).code == "AA"
+    assert Unmatched.objects.get().status == "matched" and Report.objects.get().patient_id == resident.pk
