@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from yilian.analytics.registry import Scope
 from yilian.care.indicators import drug_ratio, grassroots_visit_rate
-from yilian.demo import green, institutions, network, outpatient, residents, staff, visits
+from yilian.demo import green, institutions, network, outpatient, residents, results, staff, visits
 from yilian.demo.data.county import TOWNSHIPS
 from yilian.demo.world import World
 from yilian.network.models import Consortium
@@ -90,6 +90,7 @@ def build(options: Options = Options(), progress: Callable[[str], None] = lambda
     outpatient.summarise(world)
     network.run(world, people)
     green.run(world, people)
+    results.run(world, people)
     scope = Scope(start=world.start, end=today)
     grassroots, drugs = grassroots_visit_rate(scope), drug_ratio(scope)
     world.counts["grassroots_rate_pct"] = round(float(grassroots or 0) * 100, 1)

@@ -212,7 +212,7 @@ def set_up(world: World) -> Net:
     return net
 
 
-def _visits(world: World) -> list[Visit]:
+def visits_of(world: World) -> list[Visit]:
     """The period's finished encounters whose patient the institution still cares for, with the membership of
     the doctor who saw them, in a stable order."""
     by_pk = {p.institution.pk: p for p in world.places.values()}
@@ -737,7 +737,7 @@ def run(world: World, people: list[Resident]) -> None:
     end_at = timezone.make_aware(datetime.combine(world.today, time.min))
     with transaction.atomic():
         net = set_up(world)
-        visits = _visits(world)
+        visits = visits_of(world)
         residents = {r.patient_id: r for r in people if r.patient_id}
         counts = write_referrals(world, plan_referrals(world, visits, residents), end_at)
         counts.update(write_consultations(world, net, visits, end_at))

@@ -37,10 +37,32 @@ def fingerprint() -> str:
     for row in ChargeItem.objects.order_by("charged_at", "encounter__patient__name", "category", "amount") \
             .values_list("charged_at", "category", "amount", "description"):
         h.update(repr(row).encode())
-    for query in (*outpatient_rows(), *network_rows(), *green_rows()):
+    for query in (*outpatient_rows(), *network_rows(), *green_rows(), *results_rows()):
         for row in query:
             h.update(repr(row).encode())
     return h.hexdigest()
+
+
+def results_rows():
+    """The results stage's rows by natural keys: a report by its identifier, an observation by its report
+    and item, an order by its time, patient and item; the clock-stamped `received_at` and the message rows'
+    times are left out."""
+    from yilian.interop.models import Message, Unmatched
+    from yilian.results.models import Observation, Order, Report
+
+    yield Report.objects.order_by("identifier_system", "identifier_value").values_list(
+        "identifier_system", "identifier_value", "patient__resident_id", "institution__code", "channel", "code",
+        "status", "ordered_at", "collected_at", "reported_at", "conclusion", "version")
+    yield Observation.objects.order_by("report__identifier_system", "report__identifier_value", "superseded",
+                                       "code").values_list(
+        "report__identifier_value", "code", "value", "unit", "flag", "critical", "observed_at", "superseded")
+    yield Order.objects.order_by("ordered_at", "patient__resident_id", "item__code").values_list(
+        "ordered_at", "patient__resident_id", "institution__code", "staff__user__username", "item__code",
+        "status", "offered", "answered_by__identifier_value", "saving", "override_reason", "decided_at")
+    yield Message.objects.order_by("sending_application", "control_id").values_list(
+        "sending_application", "control_id", "message_type", "outcome")
+    yield Unmatched.objects.order_by("message__control_id").values_list("message__control_id", "status",
+                                                                        "patient__resident_id")
 
 
 def green_rows():

@@ -31,7 +31,7 @@ def test_progress_lines_carry_counts_only(demo):
     lines = demo["progress"]
     assert [line.split(": ")[0].split("] ")[1] for line in lines] == [
         "start", "institutions", "staff", "plan", "residents", "duplicates", "check-in", "emergencies", "clinics",
-        "bookings", "registrations", "mpi", "outpatient", "network", "network", "green", "done"]
+        "bookings", "registrations", "mpi", "outpatient", "network", "network", "green", "results", "done"]
     patients = list(Patient.objects.values_list("name", "resident_id", "phone"))
     text = "\n".join(lines)
     assert not IDENTIFIER.search(text)
