@@ -110,8 +110,8 @@ def test_a_report_without_results_or_time_zone_stores_nothing(setup):
 def test_quality_passes_are_recorded_by_the_management_centre(setup):
     from datetime import date
 
-    from yilian.results.actions import NewQualityPass, do_record_quality_passes
     from yilian.network.models import Consortium, Institution
+    from yilian.results.actions import NewQualityPass, do_record_quality_passes
     from yilian.results.models import QualityPass
     from yilian.testing.factories import actor
 
