@@ -26,6 +26,7 @@ NAV = [
     # Registrars set their own institution's policy rows; the consortium manager any member's.
     (_("Outpatient policy"), "scheduling:policy", (Cap.SCHEDULE, Cap.POLICY)),
     (_("Possible duplicates"), "patients:links", Cap.LINK_REVIEW),
+    (_("Unmatched results"), "interop:unmatched", Cap.LINK_REVIEW),
     (_("Emergency access"), "patients:break_glass", Cap.BREAK_GLASS),
     (_("Indicators"), "analytics:dashboard", Cap.DASHBOARD),
     (_("Break-glass review"), "access:review", Cap.REVIEW_ACCESS),
