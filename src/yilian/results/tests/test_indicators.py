@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from yilian.analytics.registry import REGISTRY, Scope
 from yilian.network.roles import Role
@@ -60,9 +60,10 @@ def test_recognition_indicators_by_hand(world):
     assert value["results.recognised_items"] == 4
     assert value["results.saved_amount"] == Decimal("264.00")  # 22 + 200 + 22 at the county, 20 at the township
     assert value["results.overrides"] == 2
-    assert indicators.overrides_by_reason(scope) == [
-        {"reason": "acute_change", "label": "The condition has changed (病情变化)", "count": 1},
-        {"reason": "patient_request", "label": "The patient asks for a new test (患者要求)", "count": 1}]
+    with translation.override("en"):
+        assert indicators.overrides_by_reason(scope) == [
+            {"reason": "acute_change", "label": "The condition has changed (病情变化)", "count": 1},
+            {"reason": "patient_request", "label": "The patient asks for a new test (患者要求)", "count": 1}]
     # 2 overridden ÷ 6 decided orders that were offered something (4 recognised + 2 overridden)
     assert value["results.repeat_share"] == Decimal("0.3333")
 
