@@ -14,7 +14,9 @@ database, what was stored for the messages that were sent.
 Prints `key=value` lines (counts, seconds, rates, latencies; never a name, an ID or a phone):
 messages, msg_per_s, ack_p50_ms, ack_p99_ms, lost (sent but not stored, or stored without its report or all
 its values), duplicated (a message, report or value stored twice), not_aa (ACKs other than AA), the
-settings, listener_cpu_ms_per_msg (the listener processes' CPU per message), python_loop_ms (this machine's
+settings and `layout` (processes × workers per process), listener_cpu_ms_per_msg (the listener processes' CPU
+per message), postgres_cpu_ms_per_msg (the PostgreSQL server processes serving the listeners, when the server
+is on this machine; the sampling thread's own CPU counts as client), client_cpu_ms_per_msg (this script's sending), python_loop_ms (this machine's
 plain-Python speed: `sum(range(10**6))`, 10–15 ms on a recent desktop CPU) and the load average, since the
 figures are only comparable between machines and runs with those. Exits 1 when lost, duplicated or not_aa is not 0.
 Targets on two cores: ≥ 200 msg/s (stretch 500), ACK p99 ≤ 100 ms (stretch 50), lost = duplicated = 0.
@@ -22,6 +24,7 @@ Targets on two cores: ≥ 200 msg/s (stretch 500), ACK p99 ≤ 100 ms (stretch 5
     .venv/bin/python benchmarks/hl7_ingest.py --quick          # 1,000 messages, under a minute
     .venv/bin/python benchmarks/hl7_ingest.py                  # 10,000 messages
     .venv/bin/python benchmarks/hl7_ingest.py --connections 16 --workers 8 --processes 2
+    .venv/bin/python benchmarks/hl7_ingest.py --processes 2 --workers 3   # one listener per core (2 cores)
     DATABASE_URL=postgres://postgres@db:5432/x .venv/bin/python benchmarks/hl7_ingest.py   # that server
 """
 
@@ -188,6 +191,58 @@ def cpu_seconds(procs: list[subprocess.Popen]) -> float:
     return total
 
 
+class ServerCpu:
+    """CPU of the PostgreSQL server processes serving the benchmark's database (the listeners' connections,
+    which are renewed every CONN_MAX_AGE): sampled twice a second from /proc, each process counted from when
+    it was first seen (a process born during the run from 0). Only when the server runs on this machine."""
+
+    def __init__(self, url: str):
+        import threading
+
+        import psycopg
+
+        self._conn = psycopg.connect(url, autocommit=True)
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._sample(first=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self, first: bool = False) -> None:
+        pids = [pid for (pid,) in self._conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        for pid, cpu in pid_cpu_seconds(pids).items():
+            self._first.setdefault(pid, cpu if first else 0.0)
+            self._last[pid] = cpu
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def stop(self) -> float | None:
+        """Seconds of CPU used since the start (None when no process could be read: another machine)."""
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self._conn.close()
+        if not self._last:
+            return None
+        return sum(self._last[pid] - self._first[pid] for pid in self._last)
+
+
+def pid_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU of processes of this machine (those gone or elsewhere are left out)."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def calibration_ms() -> float:
     """This machine's speed at plain Python: the best of five `sum(range(10**6))`, in ms (a recent
     desktop CPU: 10–15 ms)."""
@@ -305,9 +360,11 @@ def main() -> int:
             procs = start_listeners(env, port, args.processes, args.workers, var / "listener.log")
             try:
                 send_all(port, warmup, args.connections)
-                cpu_before = cpu_seconds(procs)
+                server = ServerCpu(url) if postgres else None
+                cpu_before, client_before = cpu_seconds(procs), time.process_time()
                 replies, seconds = send_all(port, batch, args.connections)
-                listener_cpu = cpu_seconds(procs) - cpu_before
+                listener_cpu, client_cpu = cpu_seconds(procs) - cpu_before, time.process_time() - client_before
+                server_cpu = server.stop() if server is not None else None
             finally:
                 stop_listeners(procs)
             checks = integrity(batch + warmup)
@@ -317,11 +374,13 @@ def main() -> int:
         not_aa = sum(1 for _c, ack, _s in replies if "\rMSA|AA|" not in ack)
         out = {
             "messages": len(replies), "connections": args.connections, "workers": args.workers,
-            "processes": args.processes, "obx_per_message": f"{sum(n for _c, _t, n in batch) / len(batch):.1f}",
+            "processes": args.processes, "layout": f"{args.processes}x{args.workers}", "obx_per_message": f"{sum(n for _c, _t, n in batch) / len(batch):.1f}",
             "cpus": os.cpu_count(), "seconds": f"{seconds:.2f}", "msg_per_s": f"{len(replies) / seconds:.1f}",
             "ack_p50_ms": f"{percentile(latencies, 50):.1f}", "ack_p99_ms": f"{percentile(latencies, 99):.1f}",
             "ack_max_ms": f"{max(latencies):.1f}", "not_aa": not_aa, **checks,
             "listener_cpu_ms_per_msg": f"{listener_cpu / len(replies) * 1000:.1f}",
+            "postgres_cpu_ms_per_msg": "n/a" if server_cpu is None else f"{server_cpu / len(replies) * 1000:.1f}",
+            "client_cpu_ms_per_msg": f"{client_cpu / len(replies) * 1000:.1f}",
             "python_loop_ms": f"{calibration_ms():.1f}", "load_average": f"{os.getloadavg()[0]:.2f}",
         }
         for key, value in out.items():

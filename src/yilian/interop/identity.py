@@ -38,11 +38,15 @@ def mrn_system(sender) -> str:
 
 
 def _record(ident: Ident) -> Patient | None:
+    """The record holding the identifier: one at most (the resident ID and (type, system, value) are unique),
+    so the query needs no ordering."""
     if ident.type == IdentifierType.RESIDENT_ID:
         rid = normalise_resident_id(ident.value)
-        return Patient.objects.filter(resident_id=rid).first() if rid else None
-    return Patient.objects.filter(identifiers__type=ident.type, identifiers__system=ident.system,
-                                  identifiers__value=ident.value).first()
+        found = list(Patient.objects.filter(resident_id=rid).order_by()[:1]) if rid else []
+    else:
+        found = list(Patient.objects.filter(identifiers__type=ident.type, identifiers__system=ident.system,
+                                            identifiers__value=ident.value).order_by()[:1])
+    return found[0] if found else None
 
 
 def find_patient(idents: list[Ident]) -> Patient | None:

@@ -105,16 +105,17 @@ def _item(obx, cat: Catalogue) -> tuple[str, str, str]:
     return ident, text or ident, ident if system.upper() == "LN" else ""
 
 
-def _report_item(obr, n: int, cat: Catalogue) -> tuple[str, str]:
+def _report_item(obr, n: int, cat: Catalogue) -> tuple[str, str, str]:
+    """(code, name, kind): the kind when the code is the catalogue's (`store_report` looks it up otherwise)."""
     code, text = value(obr, 4, 1), value(obr, 4, 2)
     if not code:
         raise Reject(_("The report names no test or exam (OBR-4)."), REQUIRED_MISSING, f"OBR^{n}^4")
     for candidate in (code, value(obr, 4, 4)):
         if candidate in cat.items and cat.items[candidate][0] in ORDERABLE:
-            return candidate, text or cat.items[candidate][1]
+            return candidate, text or cat.items[candidate][1], cat.items[candidate][0]
     if len(code) > 20:
         raise Reject(_("The test or exam code (OBR-4) is longer than 20 characters."), DATA_TYPE, f"OBR^{n}^4")
-    return code, text or code
+    return code, text or code, ""
 
 
 def _status(obr, n: int, results: list) -> str:
@@ -137,7 +138,7 @@ def _report(obr, n: int, results: list, head: Header, sender, cat: Catalogue) ->
         raise Reject(_("The report has no filler order number (OBR-3)."), REQUIRED_MISSING, f"OBR^{n}^3")
     if len(filler) > 64:
         raise Reject(_("The filler order number (OBR-3) is longer than 64 characters."), DATA_TYPE, f"OBR^{n}^3")
-    code, name = _report_item(obr, n, cat)
+    code, name, item_kind = _report_item(obr, n, cat)
     observations, conclusion = [], []
     for obx in results:
         if value(obx, 11).upper() in NOT_RESULTS:
@@ -166,7 +167,7 @@ def _report(obr, n: int, results: list, head: Header, sender, cat: Catalogue) ->
                     identifier_system=f"{sender.code}:filler", identifier_value=filler, code=code, name=name,
                     status=_status(obr, n, results), collected_at=collected, reported_at=reported,
                     ordered_at=timestamp(value(obr, 6), f"OBR^{n}^6"), conclusion="\n".join(conclusion),
-                    observations=observations)
+                    observations=observations, kind=item_kind)
 
 
 def reports(message, head: Header, sender) -> list[Incoming]:

@@ -135,3 +135,41 @@ def test_quality_passes_are_recorded_by_the_management_centre(setup):
         do_record_quality_passes(manager, [NewQualityPass(other.pk, "", date(2026, 1, 1), date(2026, 12, 31), "x")])
     assert set(exc.value.errors) == {"institution"}
     assert QualityPass.objects.count() == 2
+
+
+def test_many_values_are_stored_as_sent_with_their_own_times(setup):
+    network, patient = setup
+    at = datetime(2026, 11, 20, 9, 30, 15, tzinfo=SH)
+    values = [IncomingObservation("GLU", "葡萄糖", f"{5 + i / 1000:.3f}", "mmol/L", loinc="2345-7",
+                                  observed_at=at if i % 2 else None) for i in range(61)]  # more than one batch
+    values.append(IncomingObservation("X-1", "外送项目", "<0.01", "", reference="<0.05", flag="a"))
+    store_report(SYSTEM, patient, incoming(network, observations=values))
+    stored = list(Observation.objects.order_by("pk"))
+    assert len(stored) == 62 and {o.patient_id for o in stored} == {patient.pk} and not any(o.superseded for o in stored)
+    assert [o.value_num for o in stored[:61]] == [Decimal(f"{5 + i / 1000:.3f}") for i in range(61)]
+    assert [o.observed_at for o in stored[:3]] == [datetime(2026, 11, 20, 8, 0, tzinfo=SH), at,
+                                                   datetime(2026, 11, 20, 8, 0, tzinfo=SH)]
+    assert (stored[0].loinc, stored[0].unit, stored[0].flag) == ("2345-7", "mmol/L", Flag.NORMAL)
+    last = stored[-1]
+    assert (last.value, last.value_num, last.reference, last.flag, last.critical) == ("<0.01", None, "<0.05", "A",
+                                                                                     False)
+
+
+def test_inside_the_callers_transaction_a_failed_write_leaves_nothing(setup, monkeypatch):
+    from django.db import DatabaseError, connection, transaction
+
+    from yilian.results import actions
+
+    network, patient = setup
+
+    def broken(rows):
+        raise DatabaseError("injected")
+
+    monkeypatch.setattr(actions, "_insert_observations", broken)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with pytest.raises(DatabaseError):
+            store_report(SYSTEM, patient, incoming(network))
+        assert connection.needs_rollback  # no savepoint: the caller's transaction can only be rolled back
+        raise DatabaseError("the caller gives up")
+    assert not Report.objects.exists() and not Observation.objects.exists()
+    assert not AuditEvent.objects.filter(object_type="result_report").exists()
