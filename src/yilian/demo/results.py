@@ -259,7 +259,7 @@ def plan_arrivals(world: World, rng: random.Random, residents: dict[int, Residen
         if not doctors:
             continue
         codes = BEFORE_REFERRAL.get(department, DEFAULT_BEFORE)
-        ordered = referral.created_at - timedelta(minutes=rng.randint(60, 240))
+        ordered = referral.created_at - timedelta(minutes=rng.randint(240, 360))  # reported before it is sent
         before = [_work(rng, source.key, resident, code, ordered, (5, 40)) for code in codes]
         before = [w for w in before if w.reported_at < referral.created_at]
         at = referral.arrived_at + timedelta(minutes=rng.randint(10, 40))
