@@ -8,8 +8,9 @@ any → cancelled): the report row is updated, its observations superseded (kept
 inserted. Values without a flag are flagged from the catalogue's interval for the patient's sex and age,
 and critical values from its critical limits (or the sender's LL/HH).
 
-Storing one report is four statements (the identifier's row locked, the report, its values in one insert,
-the audit row) and, inside a caller's transaction (the HL7 message row), no savepoint: see `store_report`.
+A new report is one statement on PostgreSQL (the report, its values and its audit row: `writes.insert_new`),
+tried first; only when its identifier is stored already is the stored row locked and versioned. Inside a
+caller's transaction (the HL7 message row) there is no savepoint: see `store_report`.
 """
 
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from yilian.network.acting import SYSTEM, Actor
 from yilian.network.models import Institution
 from yilian.network.roles import Cap
 from yilian.patients.models import Patient, age_on
-from yilian.results import catalogue
+from yilian.results import catalogue, writes
 from yilian.results.models import (
     ORDERABLE,
     Flag,
@@ -147,51 +148,11 @@ def check_report(data: Incoming) -> None:
         raise ActionError(errors=errors)
 
 
-_OBSERVATION_COLUMNS = ("report_id", "patient_id", "code", "loinc", "name", "value", "value_num", "unit", "reference",
-                        "flag", "critical", "observed_at", "superseded")
-_ROWS_PER_INSERT = 50  # SQLite: 13 parameters a row, at most 999 a statement
-
-
-def _insert_observations(rows: list[tuple]) -> None:
-    """A report's values, in `_OBSERVATION_COLUMNS` order, in one INSERT (`bulk_create` would build an
-    `Observation` per value and compile the statement each time: the larger part of storing a report). The
-    decimal and time columns are adapted as their fields adapt them (SQLite keeps times as UTC text). On
-    PostgreSQL the values go as one array per column (`UNNEST`, as Django's own bulk insert does there): the
-    statement's text is the same for every report and its parameters are not parsed again."""
-    if not rows:
-        return
-    ops, value_num = connection.ops, Observation._meta.get_field("value_num")
-    rows = [(*row[:6], None if row[6] is None else ops.adapt_decimalfield_value(
-        row[6], value_num.max_digits, value_num.decimal_places), *row[7:11], ops.adapt_datetimefield_value(row[11]),
-        row[12]) for row in rows]
-    head, unnest = _observation_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        if unnest:
-            cursor.execute(head + unnest, [list(column) for column in zip(*rows, strict=True)])
-            return
-        one = f"({', '.join(['%s'] * len(_OBSERVATION_COLUMNS))})"
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            batch = rows[start:start + _ROWS_PER_INSERT]
-            cursor.execute(f"{head}VALUES {', '.join([one] * len(batch))}", [v for row in batch for v in row])
-
-
-@lru_cache(maxsize=4)
-def _observation_sql(vendor: str) -> tuple[str, str]:
-    """("INSERT INTO … (columns) ", "SELECT * FROM UNNEST(…)" on PostgreSQL, else "") for `connection`."""
-    qn, meta = connection.ops.quote_name, Observation._meta
-    head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in _OBSERVATION_COLUMNS)}) "
-    if vendor != "postgresql":
-        return head, ""
-    # one array per column, of the column's type without its size (as Django's bulk insert casts them)
-    arrays = ", ".join(f"(%s)::{meta.get_field(c).db_type(connection).split('(')[0]}[]" for c in _OBSERVATION_COLUMNS)
-    return head, f"SELECT * FROM UNNEST({arrays})"  # noqa: S608  types, not values
-
-
 def store_report(actor: Actor, patient: Patient, data: Incoming, *, message_id: int | None = None) -> Stored:
     """Insert the report, or make it the new version of the report with its identifier; one audit row.
     Call inside the caller's transaction when the report must commit with something else (the HL7
     message row): nothing is stored unless everything is. There it takes no savepoint of its own (two
-    round trips per report): a refusal (`ActionError`) is raised before anything is written, and a
+    round trips): a refusal (`ActionError`) is raised before anything is written, and a
     database error while writing leaves the caller's transaction to be rolled back (Django refuses any
     further query in it), so a partial report can never be committed."""
     check_report(data)
@@ -204,45 +165,55 @@ def store_report(actor: Actor, patient: Patient, data: Incoming, *, message_id: 
 
 def _store(actor: Actor, patient: Patient, data: Incoming, kind: str, message_id: int | None) -> Stored:
     now = timezone.now()
-    found = list(Report.objects.select_for_update().order_by()
-                 .filter(identifier_system=data.identifier_system, identifier_value=data.identifier_value)[:1])
-    created = not found  # the identifier is unique: one row at most
-    if not created:
-        report = found[0]
-        if report.institution_id != data.institution_id:
-            raise ActionError("identifier", _("This report identifier belongs to another member's report."))
-        if report.patient_id != patient.pk:
-            raise ActionError("identifier", _("This report identifier belongs to another patient's report."))
+    report = Report(patient=patient, institution_id=data.institution_id, channel=data.channel,
+                    identifier_system=data.identifier_system, identifier_value=data.identifier_value, kind=kind,
+                    code=data.code, name=data.name[:60], status=data.status, ordered_at=data.ordered_at,
+                    collected_at=data.collected_at, reported_at=data.reported_at, received_at=now,
+                    conclusion=data.conclusion, message_id=message_id)
+    values = _values(patient, data)
+    audit = audit_row(actor, patient_id=patient.pk, object_type="result_report", action=Action.CREATE)
+    audit.institution_id = audit.institution_id or data.institution_id
+    with transaction.atomic(savepoint=False):  # a failure half-way: the caller's transaction can only roll back
+        report.pk = writes.insert_new(report, values, audit)  # the usual case: an identifier not seen before
+    if report.pk is not None:
+        return Stored(report, True)
+    return _store_version(patient, data, report, values, audit)
+
+
+def _store_version(patient: Patient, data: Incoming, new: Report, values: list[tuple], audit) -> Stored:
+    """The identifier is stored: the report becomes its new version (its row locked first)."""
+    report = (Report.objects.select_for_update().order_by()
+              .get(identifier_system=data.identifier_system, identifier_value=data.identifier_value))
+    if report.institution_id != data.institution_id:
+        raise ActionError("identifier", _("This report identifier belongs to another member's report."))
+    if report.patient_id != patient.pk:
+        raise ActionError("identifier", _("This report identifier belongs to another patient's report."))
     with transaction.atomic(savepoint=False):  # nothing written yet above: from here on, all or nothing
-        if created:
-            report = Report(patient=patient, institution_id=data.institution_id, channel=data.channel,
-                            identifier_system=data.identifier_system, identifier_value=data.identifier_value)
-        else:
-            Observation.objects.filter(report=report, superseded=False).update(superseded=True)
-            report.version += 1
-        report.kind = kind
-        report.code, report.name = data.code, data.name[:60]
-        report.status = data.status
-        report.ordered_at, report.collected_at, report.reported_at = data.ordered_at, data.collected_at, data.reported_at
-        report.received_at, report.conclusion = now, data.conclusion
-        report.message_id = message_id
-        report.save(force_insert=created)
-        rows, days = [], {}
-        for obs in data.observations:
-            value = number(obs.value)
-            at = obs.observed_at or data.collected_at
-            day = days.get(at)
-            if day is None:
-                day = days[at] = timezone.localdate(at)
-            flag, critical, reference = flag_for(obs, value, patient, day)
-            rows.append((report.pk, patient.pk, obs.code, obs.loinc[:10], obs.name[:60], obs.value.strip(), value,
-                         obs.unit, reference, flag, critical, at, False))
-        _insert_observations(rows)
-        row = audit_row(actor, patient_id=patient.pk, object_type="result_report", object_id=report.pk,
-                        action=Action.CREATE if created else Action.UPDATE)
-        row.institution_id = row.institution_id or data.institution_id
-        row.save(force_insert=True)
-    return Stored(report, created)
+        Observation.objects.filter(report=report, superseded=False).update(superseded=True)
+        for name in ("kind", "code", "name", "status", "ordered_at", "collected_at", "reported_at", "received_at",
+                     "conclusion", "message_id"):
+            setattr(report, name, getattr(new, name))
+        report.version += 1
+        report.save()
+        writes.insert_values(report.pk, values)
+        audit.action, audit.object_id = Action.UPDATE, str(report.pk)
+        audit.save(force_insert=True)
+    return Stored(report, False)
+
+
+def _values(patient: Patient, data: Incoming) -> list[tuple]:
+    """The report's values as `writes.VALUE_COLUMNS` rows, flagged."""
+    rows, days = [], {}
+    for obs in data.observations:
+        value = number(obs.value)
+        at = obs.observed_at or data.collected_at
+        day = days.get(at)
+        if day is None:
+            day = days[at] = timezone.localdate(at)
+        flag, critical, reference = flag_for(obs, value, patient, day)
+        rows.append((patient.pk, obs.code, obs.loinc[:10], obs.name[:60], obs.value.strip(), value, obs.unit,
+                     reference, flag, critical, at, False))
+    return rows
 
 
 # --- quality-control passes -----------------------------------------------------------------------------

@@ -155,19 +155,18 @@ def test_many_values_are_stored_as_sent_with_their_own_times(setup):
                                                                                      False)
 
 
-def test_inside_the_callers_transaction_a_failed_write_leaves_nothing(setup, monkeypatch):
+def test_inside_the_callers_transaction_a_failed_write_leaves_nothing(setup):
     from django.db import DatabaseError, connection, transaction
-
-    from yilian.results import actions
 
     network, patient = setup
 
-    def broken(rows):
-        raise DatabaseError("injected")
+    def broken(execute, sql, params, many, context):  # the values' insert fails (PostgreSQL: the one statement)
+        if "results_observation" in sql and sql.lstrip().upper().startswith(("INSERT", "WITH")):
+            raise DatabaseError("injected")
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(actions, "_insert_observations", broken)
     with pytest.raises(DatabaseError), transaction.atomic():
-        with pytest.raises(DatabaseError):
+        with pytest.raises(DatabaseError), connection.execute_wrapper(broken):
             store_report(SYSTEM, patient, incoming(network))
         assert connection.needs_rollback  # no savepoint: the caller's transaction can only be rolled back
         raise DatabaseError("the caller gives up")
