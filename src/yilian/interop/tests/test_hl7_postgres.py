@@ -1,6 +1,6 @@
 """Concurrent deliveries on PostgreSQL, with real parallel connections: a duplicate sent at once on many
-connections is stored once and everyone gets the same AA; two registrations of one new person make one
-record."""
+connections is stored once and everyone gets the same AA; messages carrying one report at once make it and
+its versions, all AA; two registrations of one new person make one record."""
 
 from datetime import date
 
@@ -36,6 +36,16 @@ def test_concurrent_duplicates_are_stored_once(setup):
     assert sum(not r.duplicate for _k, r in results) == 1
     assert Message.objects.count() == 1 and Report.objects.count() == 2 and Observation.objects.count() == 3
     assert not Report.objects.exclude(version=1).exists() and not Rejection.objects.exists()
+
+
+def test_concurrent_messages_of_one_report_store_it_and_its_versions_all_acknowledged(setup):
+    results = in_parallel(8, lambda i: ingest(d.oru(f"V{i}", d.person(setup), [d.electrolytes("F1")])))
+    assert all(kind == "ok" for kind, _r in results), results
+    assert [r.code for _k, r in results] == ["AA"] * 8  # the identifier taken meanwhile: a version, not an AE
+    report = Report.objects.get()
+    assert report.version == 8 and Message.objects.count() == 8 and not Rejection.objects.exists()
+    assert Observation.objects.filter(report=report, superseded=False).count() == 3
+    assert Observation.objects.filter(report=report, superseded=True).count() == 3 * 7
 
 
 def test_concurrent_registrations_of_one_new_person_make_one_record(setup):
