@@ -135,13 +135,19 @@ def timestamp(text: str, where: str, required: bool = False) -> datetime | None:
 
 
 class _Plan(hl7.parser._ParsePlan):
-    """python-hl7's parse plan, each level's next plan and separators worked out once: python-hl7's own makes
-    a new plan for every piece of the message (a third of the parse). The same containers come out."""
+    """python-hl7's parse plan, made cheaper where python-hl7 0.4 spends its time (docs/hl7.md, "Performance"):
+    each level's next plan and separators are worked out once (python-hl7 makes a new plan for every piece of
+    the message), whether a piece splits further is one regular-expression search, and a container is made
+    with the attributes its class's `__init__` would give it without running the `__init__` chain. The same
+    containers come out, attributes included (`test_hl7_parse`: compared with `hl7.parse`)."""
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._tail = self.separators[self.separators.find(self.separator):]
+        self._search = re.compile(f"[{re.escape(self.separators[self.separators.find(self.separator):])}]").search
         self._next: _Plan | None | bool = False
+        self._kind = self.containers[0]
+        self._attributes = {"separator": self.separator, "esc": self.esc, "separators": self.separators,
+                            "factory": self.factory}
 
     def next(self):
         if self._next is False:
@@ -149,7 +155,13 @@ class _Plan(hl7.parser._ParsePlan):
         return self._next
 
     def applies(self, text: str) -> bool:
-        return any(s in text for s in self._tail)
+        return self._search(text) is not None
+
+    def container(self, data):
+        made = self._kind.__new__(self._kind)
+        list.__init__(made, data)
+        made.__dict__.update(self._attributes)
+        return made
 
 
 def _hl7_parse(text: str):

@@ -3,6 +3,7 @@ except for the catalogue and the sender)."""
 
 from datetime import UTC, datetime
 
+import hl7
 import pytest
 
 from yilian.interop import compose, oru
@@ -49,6 +50,24 @@ def test_timestamps_keep_their_offset_or_are_china_time():
         with pytest.raises(Reject) as exc:
             timestamp(bad, "OBR^1^7")
         assert exc.value.code == 102 and exc.value.location == "OBR^1^7"
+
+
+def _tree(node):
+    """A parsed message as plain data: each container's class, attributes and children."""
+    if isinstance(node, str):
+        return node
+    return type(node).__name__, sorted(vars(node).items(), key=lambda kv: kv[0]), [_tree(child) for child in node]
+
+
+@pytest.mark.parametrize("text", [
+    d.oru("C1", d.person(mrn="TW-1", name="王小明", birth_date=datetime(1960, 5, 1).date()),
+          [d.electrolytes("F1"), d.chest_ct("F2")]),
+    d.adt("A1", d.person(mrn="TW-2", resident_id=False, name="李四")),
+    "MSH|^~\\&|A|F|||20261120||ORU^R01|C1|P|2.5\rPID|1||12^^^H&1.2&ISO^MR~34^^^^NNCHN||a\\F\\b^c~d\rOBX|1|NM|x^y||",
+    "MSH#$%*@#A#F###20261120##ORU$R01#C2#P#2.5\rPID#1##12$$$H@H2$MR%34*F*x",  # other separators
+])
+def test_the_faster_parse_gives_python_hl7s_own_containers(text):
+    assert _tree(parse(text)) == _tree(hl7.parse(text.strip()))
 
 
 def test_values_are_unescaped_and_missing_ones_are_empty():
