@@ -4,9 +4,9 @@ Creates a database of its own (PostgreSQL: dropped at the end, `--keep` keeps it
 migrates it and builds, through the project's factories and actions, a small consortium
 (`yilian.testing.factories.make_network`), the township centre's LIS as a `Sender` (`interop.senders`) and
 `--patients` patients registered at the township (`patients.actions.do_register_patients`). Then it starts
-the real listener (`yilian hl7 listen`, a separate process; `--processes N` starts N of them on one port
-with SO_REUSEPORT) and sends `--messages` ORU^R01 messages written by `interop.compose` — one report each,
-5–20 OBX drawn from the catalogue's lab items (LOINC-coded, values around the reference interval), the
+the real listener (`yilian hl7 listen`, a separate command, as an operator runs it: by default one listener
+process per core on one port with SO_REUSEPORT, `--processes N` sets N) and sends `--messages` ORU^R01
+messages written by `interop.compose` — one report each, 5–20 OBX drawn from the catalogue's lab items (LOINC-coded, values around the reference interval), the
 patient by resident ID — from `--connections` connections at once (`interop.client.exchange`: each sends a
 message and waits for its ACK before the next, as a LIS does). Afterwards it counts, straight from the
 database, what was stored for the messages that were sent.
@@ -24,7 +24,7 @@ Targets on two cores: ≥ 200 msg/s (stretch 500), ACK p99 ≤ 100 ms (stretch 5
     .venv/bin/python benchmarks/hl7_ingest.py --quick          # 1,000 messages, under a minute
     .venv/bin/python benchmarks/hl7_ingest.py                  # 10,000 messages
     .venv/bin/python benchmarks/hl7_ingest.py --connections 16 --workers 8 --processes 2
-    .venv/bin/python benchmarks/hl7_ingest.py --processes 2 --workers 3   # one listener per core (2 cores)
+    .venv/bin/python benchmarks/hl7_ingest.py --processes 1 --workers 4   # one process: one core at most
     DATABASE_URL=postgres://postgres@db:5432/x .venv/bin/python benchmarks/hl7_ingest.py   # that server
 """
 
@@ -159,36 +159,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_listeners(env: dict, port: int, processes: int, workers: int, log: Path) -> list[subprocess.Popen]:
+def start_listeners(env: dict, port: int, processes: int | None, workers: int, log: Path) -> list[subprocess.Popen]:
+    """`yilian hl7 listen` as an operator runs it: one command, `--processes` listener processes under it."""
     command = [sys.executable, "-m", "yilian.cli", "hl7", "listen", "--port", str(port), "--workers", str(workers)]
-    if processes > 1:
-        command.append("--reuse-port")
+    if processes is not None:
+        command += ["--processes", str(processes)]
     with log.open("ab") as out:
-        procs = [subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-                 for _ in range(processes)]
+        procs = [subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
             raise SystemExit(f"the listener exited; see {log}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            time.sleep(0.5 if processes > 1 else 0)  # the other processes bind too
+            time.sleep(1.0)  # the other processes bind too
             return procs
         except OSError:
             time.sleep(0.2)
     raise SystemExit("the listener did not start")
 
 
-def cpu_seconds(procs: list[subprocess.Popen]) -> float:
-    """User + system CPU the listener processes used so far (Linux /proc; 0 elsewhere)."""
-    total = 0.0
-    for p in procs:
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def listener_pids(procs: list[subprocess.Popen]) -> list[int]:
+    """The command's processes: itself and the listener processes it started."""
+    return [pid for p in procs for pid in (p.pid, *_children(p.pid))]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the listener processes used so far (Linux /proc; 0 elsewhere)."""
+    return sum(pid_cpu_seconds(pids).values())
 
 
 class ServerCpu:
@@ -318,8 +327,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 messages (default 10,000)")
     parser.add_argument("--messages", type=int, default=None)
     parser.add_argument("--connections", type=int, default=8, help="MLLP connections at once (default 8)")
-    parser.add_argument("--workers", type=int, default=4, help="database threads per listener (default 4)")
-    parser.add_argument("--processes", type=int, default=1, help="listener processes on the port (default 1)")
+    parser.add_argument("--workers", type=int, default=3, help="database threads per listener process (default 3)")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="listener processes (default: the command's, one per core)")
     parser.add_argument("--patients", type=int, default=500)
     parser.add_argument("--database-url", default=None, help="default: BENCH_DATABASE_URL, DATABASE_URL's server "
                                                              "with database yilian_bench_hl7, or local PostgreSQL")
@@ -360,10 +370,11 @@ def main() -> int:
             procs = start_listeners(env, port, args.processes, args.workers, var / "listener.log")
             try:
                 send_all(port, warmup, args.connections)
+                pids = listener_pids(procs)
                 server = ServerCpu(url) if postgres else None
-                cpu_before, client_before = cpu_seconds(procs), time.process_time()
+                cpu_before, client_before = cpu_seconds(pids), time.process_time()
                 replies, seconds = send_all(port, batch, args.connections)
-                listener_cpu, client_cpu = cpu_seconds(procs) - cpu_before, time.process_time() - client_before
+                listener_cpu, client_cpu = cpu_seconds(pids) - cpu_before, time.process_time() - client_before
                 server_cpu = server.stop() if server is not None else None
             finally:
                 stop_listeners(procs)
@@ -374,7 +385,7 @@ def main() -> int:
         not_aa = sum(1 for _c, ack, _s in replies if "\rMSA|AA|" not in ack)
         out = {
             "messages": len(replies), "connections": args.connections, "workers": args.workers,
-            "processes": args.processes, "layout": f"{args.processes}x{args.workers}", "obx_per_message": f"{sum(n for _c, _t, n in batch) / len(batch):.1f}",
+            "processes": len(pids) - 1 or 1, "layout": f"{len(pids) - 1 or 1}x{args.workers}", "obx_per_message": f"{sum(n for _c, _t, n in batch) / len(batch):.1f}",
             "cpus": os.cpu_count(), "seconds": f"{seconds:.2f}", "msg_per_s": f"{len(replies) / seconds:.1f}",
             "ack_p50_ms": f"{percentile(latencies, 50):.1f}", "ack_p99_ms": f"{percentile(latencies, 99):.1f}",
             "ack_max_ms": f"{max(latencies):.1f}", "not_aa": not_aa, **checks,
