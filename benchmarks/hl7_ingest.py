@@ -6,9 +6,10 @@ migrates it and builds, through the project's factories and actions, a small con
 `--patients` patients registered at the township (`patients.actions.do_register_patients`). Then it starts
 the real listener (`yilian hl7 listen`, a separate command, as an operator runs it: by default one listener
 process per core on one port with SO_REUSEPORT, `--processes N` sets N) and sends `--messages` ORU^R01
-messages written by `interop.compose` — one report each, 5–20 OBX drawn from the catalogue's lab items (LOINC-coded, values around the reference interval), the
-patient by resident ID — from `--connections` connections at once (`interop.client.exchange`: each sends a
-message and waits for its ACK before the next, as a LIS does). Afterwards it counts, straight from the
+messages written by `interop.compose` — one report each, 5–20 OBX drawn from the catalogue's lab items
+(LOINC-coded, values around the reference interval), the patient by resident ID — from `--connections`
+connections at once (`interop.client.exchange`: each sends a message and waits for its ACK before the next,
+as a LIS does). Afterwards it counts, straight from the
 database, what was stored for the messages that were sent.
 
 Prints `key=value` lines (counts, seconds, rates, latencies; never a name, an ID or a phone):

@@ -25,11 +25,13 @@ def adapt(value):
     return value
 
 
-@lru_cache(maxsize=32)
-def insert_sql(table: str, names: tuple[str, ...], conflict: tuple[str, ...] = ()) -> str:
-    """INSERT INTO table (names) VALUES (%s, …) [ON CONFLICT (conflict) DO NOTHING] — without RETURNING."""
+@lru_cache(maxsize=256)
+def insert_sql(table: str, names: tuple[str, ...], conflict: tuple[str, ...] = (), rows: int = 1) -> str:
+    """INSERT INTO table (names) VALUES (%s, …)[, (%s, …) for `rows` rows] [ON CONFLICT (conflict) DO NOTHING],
+    without RETURNING."""
     qn = connection.ops.quote_name
-    sql = f"INSERT INTO {qn(table)} ({columns(names)}) VALUES ({', '.join(['%s'] * len(names))})"  # noqa: S608
+    one = f"({', '.join(['%s'] * len(names))})"
+    sql = f"INSERT INTO {qn(table)} ({columns(names)}) VALUES {', '.join([one] * rows)}"  # noqa: S608
     return sql + (f" ON CONFLICT ({columns(conflict)}) DO NOTHING" if conflict else "")
 
 

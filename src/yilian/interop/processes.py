@@ -52,7 +52,7 @@ def supervise(command: list[str], processes: int, should_stop: Callable[[], bool
         while not should_stop():
             for i, child in enumerate(children):
                 code = child.poll()
-                if code is None:
+                if code is None or should_stop():  # one stopped by the same Ctrl-C is not started again
                     continue
                 if time.monotonic() - started < EARLY:
                     raise StartFailed(f"a listener process exited at start (code {code})")

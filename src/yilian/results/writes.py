@@ -57,13 +57,12 @@ def insert_values(report_id: int, values: list[tuple]) -> None:
     if not values:
         return
     rows = [(report_id, *(adapt(v) for v in row)) for row in values]
-    head = insert_sql(Observation._meta.db_table, ("report_id", *VALUE_COLUMNS))
-    head, one = head[:head.index(" VALUES ") + 8], head[head.index(" VALUES ") + 8:]
     size = len(rows) if connection.vendor == "postgresql" else _ROWS_PER_INSERT
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             batch = rows[start:start + size]
-            cursor.execute(head + ", ".join([one] * len(batch)), [v for row in batch for v in row])
+            sql = insert_sql(Observation._meta.db_table, ("report_id", *VALUE_COLUMNS), rows=len(batch))
+            cursor.execute(sql, [v for row in batch for v in row])
 
 
 def _json(value):

@@ -1,7 +1,8 @@
 """`yilian hl7 listen [--host 127.0.0.1] [--port 2575] [--processes N] [--workers 3]` runs the MLLP listener
 until SIGTERM or Ctrl-C, as N processes on the port (default: one per core; `interop.processes`) of
-`--workers` database threads each (docs/hl7.md); `yilian hl7 send FILE... [--host] [--port]` sends the messages of the files (a message
-begins at each MSH; LF or CR line ends) over MLLP, one connection, and prints each ACK's code.
+`--workers` database threads each (docs/hl7.md); `yilian hl7 send FILE... [--host] [--port]` sends the
+messages of the files (a message begins at each MSH; LF or CR line ends) over MLLP, one connection, and
+prints each ACK's code.
 
 They print control IDs, ACK codes and counts only (never a name, an identifier or a phone)."""
 
